@@ -1,0 +1,51 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8080
+export FLASK_APP := app
+
+.PHONY: run test install translations db demo chromium bench serve clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+translations: install
+	$(BIN)/pybabel compile -f -d app/translations >/dev/null
+
+db: install translations
+	mkdir -p instance
+	$(BIN)/flask db upgrade
+	$(BIN)/flask sync-roles
+
+demo: db
+	$(BIN)/flask seed-demo
+
+run: demo
+	@echo "Serving on http://127.0.0.1:$(PORT)  (demo accounts: see README.md)"
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT) --with-threads
+
+# Production-style: several gunicorn workers (see README for PostgreSQL + Redis).
+serve: db
+	$(BIN)/gunicorn -w $${WORKERS:-4} -b 127.0.0.1:$(PORT) 'app:create_app()'
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Debian's chromium for browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing and not root: browser tests will be skipped"; fi; \
+	fi
+
+test: install translations chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) instance/*.db

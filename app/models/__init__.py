@@ -1,0 +1,16 @@
+"""All models, imported in one place so Alembic and FAB see every table."""
+from flask_appbuilder import Model  # noqa: F401
+
+from app.models.unit import (  # noqa: F401
+    CATEGORY_LABELS,
+    CATEGORY_ROLES,
+    UNIT_ROLE_LABELS,
+    Unit,
+    UnitCategory,
+    UnitRole,
+)
+from app.models.account import AppUser, UserKind  # noqa: F401
+from app.models.audit import AuditLog  # noqa: F401
+from app.models.sms import SmsCode, SmsMessage  # noqa: F401
+from app.models.ca import CaBinding  # noqa: F401
+from app.models.ceiling import RoleCeiling  # noqa: F401

@@ -1,0 +1,52 @@
+"""FAB's ``ab_user`` extended with the unit, the phone and lockout state.
+
+Registered through the security manager's ``user_model`` (FAB's
+extendsecurity pattern): single-table inheritance on ``ab_user``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Optional
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.unit import Unit
+
+
+class UserKind(str, enum.Enum):
+    PLATFORM = "platform"  # admins and reviewers
+    UNIT = "unit"  # 单位账号
+    OPERATOR = "operator"  # 经办人
+
+
+class AppUser(User):
+    __tablename__ = "ab_user"
+    __table_args__ = {"extend_existing": True}
+
+    kind: Mapped[str] = mapped_column(
+        String(16), nullable=False, default=UserKind.PLATFORM.value,
+        server_default=UserKind.PLATFORM.value,
+    )
+    unit_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("unit.id", name="fk_ab_user_unit_id"), nullable=True, index=True
+    )
+    phone: Mapped[Optional[str]] = mapped_column(String(11), nullable=True, unique=True)
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    first_failed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+    locked_until: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+
+    unit: Mapped[Optional[Unit]] = relationship(Unit, foreign_keys=[unit_id])
+
+    @property
+    def is_unit_user(self) -> bool:
+        return self.kind in (UserKind.UNIT.value, UserKind.OPERATOR.value)
+
+    def get_full_name(self) -> str:
+        if self.kind == UserKind.UNIT.value and self.unit is not None:
+            return f"{self.unit.name}（{self.username}）"
+        return f"{self.first_name}{self.last_name}".strip() or self.username

@@ -1,0 +1,104 @@
+"""The one registry of procurement menus and the FAB permissions each needs.
+
+Account roles and ceilings store *menu keys*; this registry expands a key to
+every FAB (permission, view-menu) pair its pages need.  Nobody but a platform
+admin ever ticks raw FAB permissions.  Later features add their views' pairs
+to their menu here, and ``flask sync-roles`` rebuilds the roles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from app.models.unit import UnitRole
+
+# Business lines of the menu tree (药品 / 耗材).
+LINE_CONSUMABLE = "耗材"
+LINE_DRUG = "药品"
+
+CRUD = ("can_list", "can_show", "can_add", "can_edit", "can_delete")
+
+
+@dataclass(frozen=True)
+class Menu:
+    key: str
+    label: str
+    line: str
+    category: str
+    view_permissions: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def permissions(self) -> tuple[tuple[str, str], ...]:
+        """(permission, view_menu) pairs: menu access first, then its views."""
+        return (("menu_access", self.label),) + self.view_permissions
+
+
+def _view(view: str, *perms: str) -> tuple[tuple[str, str], ...]:
+    return tuple((p, view) for p in perms)
+
+
+QUALIFICATION = "耗材统一资质管理"
+QUERY = "耗材查询"
+
+MENUS: tuple[Menu, ...] = (
+    Menu("consumable_entrustment", "耗材委托授权列表", LINE_CONSUMABLE, QUALIFICATION,
+         _view("ConsumableEntrustmentView", *CRUD)),
+    Menu("consumable_certificate", "耗材注册证列表", LINE_CONSUMABLE, QUALIFICATION,
+         _view("ConsumableCertificateView", *CRUD)),
+    Menu("consumable_item", "耗材单件列表", LINE_CONSUMABLE, QUALIFICATION,
+         _view("ConsumableItemView", *CRUD)),
+    Menu("consumable_product", "耗材产品列表", LINE_CONSUMABLE, QUALIFICATION,
+         _view("ConsumableProductView", *CRUD)),
+    Menu("consumable_product_query", "耗材产品查询", LINE_CONSUMABLE, QUERY,
+         _view("ConsumableProductQueryView", "can_list", "can_show")),
+    Menu("certificate_query", "注册证查询", LINE_CONSUMABLE, QUERY,
+         _view("CertificateQueryView", "can_list", "can_show")),
+)
+
+MENUS_BY_KEY = {m.key: m for m in MENUS}
+
+# 用户基础设置 belongs to every unit account, outside any ceiling.
+UNIT_ACCOUNT_MENUS: tuple[Menu, ...] = (
+    Menu("account_roles", "账号角色管理", "用户基础设置", "用户基础设置",
+         _view("AccountRoleView", *CRUD)),
+)
+
+DEFAULT_CEILINGS: dict[UnitRole, tuple[str, ...]] = {
+    UnitRole.MANUFACTURER: (
+        "consumable_entrustment",
+        "consumable_certificate",
+        "consumable_item",
+        "consumable_product",
+        "consumable_product_query",
+    ),
+    UnitRole.DISTRIBUTOR: ("consumable_product_query", "certificate_query"),
+    UnitRole.DESIGNATED_HOSPITAL: ("consumable_product_query", "certificate_query"),
+    UnitRole.DESIGNATED_PHARMACY: ("consumable_product_query", "certificate_query"),
+    UnitRole.NON_DESIGNATED_HOSPITAL: ("consumable_product_query",),
+    UnitRole.NON_DESIGNATED_PHARMACY: ("consumable_product_query",),
+}
+
+
+def expand(menu_keys: Iterable[str]) -> set[tuple[str, str]]:
+    """Every FAB (permission, view_menu) pair the given menus need."""
+    pairs: set[tuple[str, str]] = set()
+    for key in menu_keys:
+        menu = MENUS_BY_KEY.get(key)
+        if menu is None:
+            raise KeyError(f"unknown menu {key!r}")
+        pairs.update(menu.permissions)
+    return pairs
+
+
+def menu_choices() -> list[tuple[str, str]]:
+    return [(m.key, f"{m.line} / {m.category} / {m.label}") for m in MENUS]
+
+
+def menu_tree(keys: Iterable[str]) -> dict[str, dict[str, list[Menu]]]:
+    """Menus grouped by business line then category, in registry order."""
+    wanted = set(keys)
+    tree: dict[str, dict[str, list[Menu]]] = {}
+    for menu in MENUS:
+        if menu.key in wanted:
+            tree.setdefault(menu.line, {}).setdefault(menu.category, []).append(menu)
+    return tree

@@ -1,0 +1,86 @@
+"""FAB roles derived from the bundle registry (idempotent, like ``superset init``)."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.models import AppUser, RoleCeiling, UnitRole, UserKind
+from app.security import bundles
+
+REVIEWER_INITIAL = "初审员"
+REVIEWER_FINAL = "复审员"
+UNIT_ACCOUNT_ROLE = "单位账号"
+
+
+def unit_role_fab_name(role: UnitRole | str) -> str:
+    return f"单位角色:{UnitRole(role).value}"
+
+
+def _sm():
+    return current_app.appbuilder.sm
+
+
+def _pvms(pairs):
+    sm = _sm()
+    return [sm.add_permission_view_menu(perm, view) for perm, view in sorted(pairs)]
+
+
+def ceiling_keys(unit_role: UnitRole | str) -> list[str]:
+    session = _sm().session
+    rows = session.scalars(
+        select(RoleCeiling.menu_key).where(RoleCeiling.unit_role == UnitRole(unit_role).value)
+    )
+    return [k for k in rows if k in bundles.MENUS_BY_KEY]
+
+
+def sync_unit_role(unit_role: UnitRole | str) -> None:
+    """Make the FAB role of a unit role hold exactly its ceiling's bundle."""
+    sm = _sm()
+    role = sm.add_role(unit_role_fab_name(unit_role), commit=False)
+    role.permissions = _pvms(bundles.expand(ceiling_keys(unit_role)))
+    sm.session.commit()
+
+
+def seed_default_ceilings() -> None:
+    """Insert the default ceilings for unit roles that have none yet."""
+    session = _sm().session
+    for unit_role, keys in bundles.DEFAULT_CEILINGS.items():
+        exists = session.scalar(
+            select(RoleCeiling.id).where(RoleCeiling.unit_role == unit_role.value).limit(1)
+        )
+        if exists is None:
+            session.add_all(RoleCeiling(unit_role=unit_role.value, menu_key=k) for k in keys)
+    session.commit()
+
+
+def sync_roles() -> None:
+    """Permissions of every view, admin/public/reviewer roles, ceilings and unit roles."""
+    appbuilder = current_app.appbuilder
+    sm = appbuilder.sm
+    appbuilder.add_permissions(update_perms=True)
+    admin = sm.add_role(sm.auth_role_admin)
+    sm.add_role(sm.auth_role_public)
+    for menu in bundles.MENUS + bundles.UNIT_ACCOUNT_MENUS:
+        _pvms(menu.permissions)
+    admin.permissions = list(sm.session.scalars(select(sm.permissionview_model)))
+    sm.add_role(REVIEWER_INITIAL)
+    sm.add_role(REVIEWER_FINAL)
+    unit_account = sm.add_role(UNIT_ACCOUNT_ROLE, commit=False)
+    unit_account.permissions = _pvms(
+        p for m in bundles.UNIT_ACCOUNT_MENUS for p in m.permissions
+    )
+    sm.session.commit()
+    seed_default_ceilings()
+    for unit_role in UnitRole:
+        sync_unit_role(unit_role)
+
+
+def grant_unit_account_roles(user: AppUser) -> None:
+    """A unit account holds exactly: its unit role's ceiling + 用户基础设置."""
+    sm = _sm()
+    roles = []
+    if user.kind == UserKind.UNIT.value:
+        roles.append(sm.add_role(UNIT_ACCOUNT_ROLE, commit=False))
+        if user.unit is not None and user.unit.unit_role:
+            roles.append(sm.add_role(unit_role_fab_name(user.unit.unit_role), commit=False))
+    user.roles = roles

@@ -1,0 +1,27 @@
+"""Writing the append-only audit log (the caller commits)."""
+from __future__ import annotations
+
+from flask import has_request_context, request
+
+from app.extensions import db
+from app.models import AuditLog
+from app.models.audit import EVENT_LABELS  # noqa: F401
+
+
+def client_ip() -> str | None:
+    return request.remote_addr if has_request_context() else None
+
+
+def record(event: str, *, user=None, unit=None, username: str | None = None,
+           detail: str = "") -> AuditLog:
+    entry = AuditLog(
+        event=event,
+        username=username or (getattr(user, "username", None)),
+        user_id=getattr(user, "id", None),
+        unit_id=getattr(unit, "id", None) or getattr(user, "unit_id", None),
+        ip=client_ip(),
+        detail=detail or None,
+    )
+    db.session.add(entry)
+    return entry
+

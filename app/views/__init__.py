@@ -1,0 +1,11 @@
+"""View registration: one module per menu area, all thin."""
+from __future__ import annotations
+
+
+def register_views(appbuilder) -> None:
+    from app.views import admin, hall, register
+
+    appbuilder.add_view_no_menu(register.RegisterView())
+    appbuilder.add_view_no_menu(hall.HallView())
+    appbuilder.add_view_no_menu(hall.ProcurementView())
+    admin.register(appbuilder)

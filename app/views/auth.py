@@ -1,0 +1,72 @@
+"""单位登录 and 忘记密码 (FAB's auth view, so its per-IP rate limit applies)."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, request, session, url_for
+from flask_appbuilder import expose
+from flask_appbuilder.security.decorators import no_cache
+from flask_appbuilder.security.views import AuthDBView
+from flask_appbuilder.utils.base import get_safe_redirect
+from flask_login import login_user
+
+from app.services import auth, password_reset
+from app.services.errors import DomainError, ValidationFailed
+from app.views.forms import ForgotForm, LoginForm, ResetForm, apply_errors
+
+
+class UnitLoginView(AuthDBView):
+    login_template = "login.html"
+    title = "单位登录"
+
+    @expose("/login/", methods=["GET", "POST"])
+    @no_cache
+    def login(self):
+        if g.user is not None and g.user.is_authenticated:
+            return redirect(self._get_safe_next_url())
+        form = LoginForm()
+        if form.validate_on_submit():
+            try:
+                user = auth.authenticate(form.username.data, form.password.data)
+            except DomainError as exc:
+                form.form_errors.append(exc.message)
+            else:
+                login_user(user, remember=False)
+                if user.must_change_password:
+                    flash("首次登录请先修改初始密码", "warning")
+                    return redirect(url_for("HallView.password"))
+                return redirect(get_safe_redirect(request.args.get("next", "/")))
+        return self.render_template(self.login_template, form=form, title=self.title)
+
+    @expose("/forgot-password/", methods=["GET", "POST"])
+    @no_cache
+    def forgot(self):
+        form = ForgotForm()
+        if form.validate_on_submit():
+            try:
+                masked = password_reset.request_code(form.identifier.data)
+            except ValidationFailed as exc:
+                apply_errors(form, exc.errors)
+            else:
+                session["reset_identifier"] = form.identifier.data.strip()
+                flash(f"验证码已发送至经办人手机 {masked}，5分钟内有效", "info")
+                return redirect(url_for("UnitLoginView.reset"))
+        return self.render_template("forgot.html", form=form, title="忘记密码")
+
+    @expose("/reset-password/", methods=["GET", "POST"])
+    @no_cache
+    def reset(self):
+        form = ResetForm()
+        if request.method == "GET" and not form.identifier.data:
+            form.identifier.data = session.get("reset_identifier", "")
+        if form.validate_on_submit():
+            try:
+                password_reset.reset_password(
+                    form.identifier.data, form.code.data,
+                    form.new_password.data, form.confirm_password.data,
+                )
+            except ValidationFailed as exc:
+                apply_errors(form, exc.errors)
+            else:
+                session.pop("reset_identifier", None)
+                flash("密码重置成功，请使用新密码登录", "success")
+                return redirect(url_for("UnitLoginView.login"))
+        return self.render_template("reset.html", form=form, title="重置密码")

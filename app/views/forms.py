@@ -1,0 +1,70 @@
+"""WTForms (Flask-WTF gives CSRF). Rules live in services; forms only carry fields."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import PasswordField, RadioField, StringField
+from wtforms.validators import InputRequired
+
+from app.models import CATEGORY_LABELS
+
+
+class RegisterForm(FlaskForm):
+    category = RadioField(
+        _l("注册类别"),
+        choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()],
+        default="designated",
+    )
+    username = StringField(_l("账号"))
+    password = PasswordField(_l("密码"))
+    confirm_password = PasswordField(_l("确认密码"))
+    unit_name = StringField(_l("单位名称"))
+    credit_code = StringField(_l("统一社会信用代码"))
+    contact_name = StringField(_l("经办人姓名"))
+    contact_id_number = StringField(_l("经办人身份证号码"))
+    contact_phone = StringField(_l("经办人手机号码"))
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("账号/手机号"))
+    password = PasswordField(_l("密码"))
+
+
+class ForgotForm(FlaskForm):
+    identifier = StringField(_l("单位账号或经办人手机号"))
+
+
+class ResetForm(FlaskForm):
+    identifier = StringField(_l("单位账号或经办人手机号"))
+    code = StringField(_l("短信验证码"))
+    new_password = PasswordField(_l("新密码"))
+    confirm_password = PasswordField(_l("确认新密码"))
+
+
+class ChangePasswordForm(FlaskForm):
+    old_password = PasswordField(_l("原密码"))
+    new_password = PasswordField(_l("新密码"))
+    confirm_password = PasswordField(_l("确认新密码"))
+
+
+class CaForm(FlaskForm):
+    certificate = FileField(_l("CA证书文件"))
+
+
+class CertifyForm(FlaskForm):
+    unit_role = StringField(validators=[InputRequired()])
+
+
+class EmptyForm(FlaskForm):
+    """CSRF only (confirm buttons, unbind, logout)."""
+
+
+def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
+    """Put service errors next to their fields (unknown fields go to a form-level list)."""
+    for field_name, message in errors.items():
+        field = getattr(form, field_name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors or []) + [message]
+        else:
+            form.form_errors.append(message)

@@ -1,0 +1,117 @@
+"""Configuration classes, read from the environment (microblog style).
+
+``create_app()`` picks one by ``APP_ENV`` (``development`` by default,
+``production`` or ``test``); tests pass :class:`TestConfig` directly.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = os.path.abspath(os.path.dirname(__file__))
+INSTANCE_DIR = os.path.join(BASE_DIR, "instance")
+
+
+def _sqlite_url(path: str) -> str:
+    return "sqlite:///" + path
+
+
+class Config:
+    ENV_NAME = "development"
+    APP_NAME = "广东医保服务平台"
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url(
+        os.path.join(INSTANCE_DIR, "app.db")
+    )
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # FAB: the schema belongs to Alembic and permissions to `flask sync-roles`.
+    FAB_CREATE_DB = False
+    FAB_UPDATE_PERMS = False
+    FAB_ADD_SECURITY_API = False
+    FAB_INDEX_VIEW = "app.views.home.HomeView"
+    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.PlatformSecurityManager"
+    AUTH_TYPE = AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False
+    FAB_PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+    LOGOUT_REDIRECT_URL = "/"
+
+    # Babel: Chinese first, English selectable.
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_TRANSLATION_DIRECTORIES = os.path.join(BASE_DIR, "app", "translations")
+    LANGUAGES = {
+        "zh": {"flag": "cn", "name": "简体中文"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+    # Per-IP rate limit of login / password-recovery POSTs (FAB + Flask-Limiter).
+    # Use Redis when several app servers run: RATELIMIT_STORAGE_URI=redis://host:6379/0
+    RATELIMIT_ENABLED = True
+    AUTH_RATE_LIMITED = True
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "30 per minute")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # Account lockout: N failures within the window lock the account for a while.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+    LOGIN_LOCKOUT = timedelta(minutes=15)
+
+    # SMS verification codes.
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "database")  # database | http
+    SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
+    SMS_CODE_TTL = timedelta(minutes=5)
+    SMS_CODE_MAX_ATTEMPTS = 5
+    SMS_RESEND_COOLDOWN = timedelta(seconds=60)
+
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    CA_MAX_BYTES = 64 * 1024
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    DEMO_DATA = False
+
+
+class DevelopmentConfig(Config):
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-secret-key-not-for-production"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+
+    @classmethod
+    def check(cls) -> None:
+        if not cls.SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set in production")
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or _sqlite_url(
+        os.path.join(INSTANCE_DIR, "test.db")
+    )
+    # A cheap hash keeps the suite fast; production keeps scrypt.
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    AUTH_RATE_LIMIT = "1000 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    WTF_CSRF_ENABLED = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "test": TestConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    return CONFIGS.get(os.environ.get("APP_ENV", "development"), DevelopmentConfig)
