@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 export FLASK_APP := app
 
-.PHONY: run test install translations db demo chromium bench serve clean
+.PHONY: run test install translations translations-update db demo chromium bench serve clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ install: $(VENV)/.installed
 
 translations: install
 	$(BIN)/pybabel compile -f -d app/translations >/dev/null
+
+# Re-extract strings after changing UI text, then translate the new entries in en/.
+translations-update: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext -o app/translations/messages.pot . >/dev/null
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l en --no-fuzzy-matching
 
 db: install translations
 	mkdir -p instance
