@@ -11,7 +11,7 @@ from cryptography.x509.oid import NameOID
 
 def make_certificate(credit_code: str, org_name: str = "示范企业", *, days: int = 365,
                      starts_in_days: int = -1, attribute=NameOID.SERIAL_NUMBER,
-                     der: bool = False) -> bytes:
+                     der: bool = False, also_code: str | None = None) -> bytes:
     """A certificate whose subject carries ``credit_code`` in ``attribute``."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.timezone.utc)
@@ -20,7 +20,8 @@ def make_certificate(credit_code: str, org_name: str = "示范企业", *, days: 
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_name),
         x509.NameAttribute(attribute, credit_code)
         if attribute != NameOID.COMMON_NAME else x509.NameAttribute(NameOID.COMMON_NAME, credit_code),
-    ] + ([x509.NameAttribute(NameOID.COMMON_NAME, org_name)] if attribute != NameOID.COMMON_NAME else []))
+    ] + ([x509.NameAttribute(NameOID.COMMON_NAME, org_name)] if attribute != NameOID.COMMON_NAME else [])
+      + ([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, also_code)] if also_code else []))
     issuer = x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "演示数字证书认证中心"),

@@ -57,9 +57,9 @@ def sync_roles() -> None:
     """Permissions of every view, admin/public/reviewer roles, ceilings and unit roles."""
     appbuilder = current_app.appbuilder
     sm = appbuilder.sm
-    appbuilder.add_permissions(update_perms=True)
     admin = sm.add_role(sm.auth_role_admin)
     sm.add_role(sm.auth_role_public)
+    appbuilder.add_permissions(update_perms=True)
     for menu in bundles.MENUS + bundles.UNIT_ACCOUNT_MENUS:
         _pvms(menu.permissions)
     admin.permissions = list(sm.session.scalars(select(sm.permissionview_model)))

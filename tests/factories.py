@@ -1,0 +1,87 @@
+"""Real objects through real services (never mocked permissions)."""
+from __future__ import annotations
+
+import itertools
+import random
+
+from stdnum.cn import ric, uscc
+
+from app.extensions import db
+from app.models import AppUser, UnitCategory, UnitRole, UserKind
+from app.services.registration import Registration, hash_password, register_unit
+
+PASSWORD = "Passw0rd123"
+_seq = itertools.count(1)
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def new_uscc(prefix: str = "9144") -> str:
+    rng = random.Random(next(_seq) * 7919)
+    body = prefix + "".join(rng.choice("0123456789") for _ in range(4)) + "MA" + "".join(
+        rng.choice(USCC_CHARS) for _ in range(17 - len(prefix) - 6))
+    body = body[:17]
+    return body + uscc.calc_check_digit(body)
+
+
+def new_h_code() -> str:
+    return f"H440103{next(_seq):05d}000000"
+
+
+def new_id_number() -> str:
+    body = f"110105198{next(_seq) % 10}0101{next(_seq) % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")  # stdnum drops the last character
+
+
+def new_phone() -> str:
+    return f"139{next(_seq):08d}"
+
+
+def registration(category: UnitCategory = UnitCategory.DESIGNATED, **overrides) -> Registration:
+    n = next(_seq)
+    code = new_h_code() if category == UnitCategory.NON_DESIGNATED else new_uscc()
+    data = dict(
+        category=getattr(category, "value", category), username=f"unit{n:04d}a", password=PASSWORD,
+        confirm_password=PASSWORD, unit_name=f"测试单位{n}", credit_code=code,
+        contact_name="李四", contact_id_number=new_id_number(), contact_phone=new_phone(),
+    )
+    data.update(overrides)
+    return Registration(**data)
+
+
+def make_unit_user(category: UnitCategory = UnitCategory.DESIGNATED, **overrides) -> AppUser:
+    return register_unit(registration(category, **overrides))
+
+
+def make_certified(category: UnitCategory, role: UnitRole) -> AppUser:
+    """A unit certified through the real service (enterprises get a CA bound first)."""
+    from app.services import ca, certification
+    from seed.certs import make_certificate
+
+    user = make_unit_user(category)
+    if user.unit.is_enterprise:
+        ca.bind(user.unit, make_certificate(user.unit.credit_code), user)
+    certification.certify(user.unit, role.value, user)
+    return user
+
+
+def make_platform_user(username: str, role_name: str, password: str = PASSWORD) -> AppUser:
+    from flask import current_app
+
+    sm = current_app.appbuilder.sm
+    user = AppUser(username=username, first_name=username, last_name="", email=f"{username}@p.invalid",
+                   password=hash_password(password), active=True, kind=UserKind.PLATFORM.value)
+    user.roles = [sm.find_role(role_name)]
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_operator(unit_user: AppUser, phone: str | None = None, password: str = PASSWORD) -> AppUser:
+    """Operators arrive with the next issue; tests need one to prove phone login."""
+    phone = phone or new_phone()
+    user = AppUser(username=f"op{phone}", first_name="王五", last_name="", email=f"{phone}@op.invalid",
+                   password=hash_password(password), active=True, kind=UserKind.OPERATOR.value,
+                   unit_id=unit_user.unit_id, phone=phone)
+    db.session.add(user)
+    db.session.commit()
+    return user
