@@ -10,6 +10,7 @@ import re
 import sys
 
 import pytest
+from flask.testing import FlaskClient
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -78,12 +79,25 @@ def restore_ceilings(app):
         sync_unit_role(role)
 
 
+class IsolatedClient(FlaskClient):
+    """Tests run inside one pushed app context, which requests then share; clear
+    Flask-Login's per-context user cache so each client is only its own session."""
+
+    def open(self, *args, **kwargs):
+        from flask import g
+
+        for name in ("_login_user", "user", "csrf_token"):
+            g.pop(name, None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
 def csrf_token(client, url: str = "/login/") -> str:

@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFError
 
 def register_error_handlers(app) -> None:
     def page(code: int, title: str, message: str):
-        return render_template("error.html", appbuilder=app.appbuilder, code=code,
+        return render_template("error.html", appbuilder=app.appbuilder, base_template=app.appbuilder.base_template, code=code,
                                title=title, message=message), code
 
     @app.errorhandler(CSRFError)
