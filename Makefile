@@ -15,7 +15,8 @@ $(VENV)/.installed: requirements.txt
 install: $(VENV)/.installed
 
 translations: install
-	$(BIN)/pybabel compile -f -d app/translations >/dev/null
+	@if ls app/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+	  $(BIN)/pybabel compile -f -d app/translations >/dev/null; fi
 
 # Re-extract strings after changing UI text, then translate the new entries in en/.
 translations-update: install

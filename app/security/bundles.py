@@ -26,6 +26,8 @@ class Menu:
     line: str
     category: str
     view_permissions: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # Flask endpoint of the menu's landing page, once the feature exists.
+    endpoint: str | None = None
 
     @property
     def permissions(self) -> tuple[tuple[str, str], ...]:
