@@ -9,6 +9,7 @@ from app.models.unit import (  # noqa: F401
     UnitCategory,
     UnitRole,
 )
+from app.models.account_role import AccountRole, AccountRoleMenu  # noqa: F401
 from app.models.account import AppUser, UserKind  # noqa: F401
 from app.models.audit import AuditLog  # noqa: F401
 from app.models.sms import SmsCode, SmsMessage  # noqa: F401

@@ -13,6 +13,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.models.account_role import AccountRole  # noqa: F401  (relationship target)
 from app.models.unit import Unit
 
 
@@ -34,6 +35,10 @@ class AppUser(User):
         Integer, ForeignKey("unit.id", name="fk_ab_user_unit_id"), nullable=True, index=True
     )
     phone: Mapped[Optional[str]] = mapped_column(String(11), nullable=True, unique=True)
+    id_number: Mapped[Optional[str]] = mapped_column(String(18), nullable=True)
+    account_role_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("account_role.id", name="fk_ab_user_account_role_id"), nullable=True, index=True
+    )
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
@@ -41,10 +46,26 @@ class AppUser(User):
     locked_until: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
 
     unit: Mapped[Optional[Unit]] = relationship(Unit, foreign_keys=[unit_id])
+    account_role: Mapped[Optional["AccountRole"]] = relationship(
+        "AccountRole", foreign_keys=[account_role_id]
+    )
 
     @property
     def is_unit_user(self) -> bool:
         return self.kind in (UserKind.UNIT.value, UserKind.OPERATOR.value)
+
+    @property
+    def masked_id_number(self) -> str:
+        n = self.id_number or ""
+        return n[:6] + "********" + n[-4:] if len(n) == 18 else n
+
+    @property
+    def account_role_name(self) -> str:
+        return self.account_role.name if self.account_role else ""
+
+    @property
+    def status_label(self) -> str:
+        return "正常" if self.active else "已停用"
 
     def get_full_name(self) -> str:
         if self.kind == UserKind.UNIT.value and self.unit is not None:

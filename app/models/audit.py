@@ -29,6 +29,15 @@ EVENT_LABELS = {
     "unit_disabled": "停用单位",
     "unit_enabled": "启用单位",
     "ceiling_changed": "修改权限上限",
+    "operator_added": "新增经办人",
+    "operator_disabled": "停用经办人",
+    "operator_enabled": "启用经办人",
+    "operator_password_reset": "重置经办人密码",
+    "account_role_added": "添加账号角色",
+    "account_role_changed": "修改账号角色",
+    "account_role_deleted": "删除账号角色",
+    "account_role_assigned": "分配账号",
+    "account_role_unassigned": "取消分配账号",
 }
 
 

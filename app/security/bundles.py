@@ -62,7 +62,12 @@ MENUS_BY_KEY = {m.key: m for m in MENUS}
 # 用户基础设置 belongs to every unit account, outside any ceiling.
 UNIT_ACCOUNT_MENUS: tuple[Menu, ...] = (
     Menu("account_roles", "账号角色管理", "用户基础设置", "用户基础设置",
-         _view("AccountRoleView", *CRUD)),
+         _view("AccountRoleView", *CRUD, "can_assign"), endpoint="AccountRoleView.list"),
+)
+
+# 单位管理 → 单位经办人: hall pages of the unit account (never of operators).
+UNIT_ACCOUNT_PERMISSIONS: tuple[tuple[str, str], ...] = _view(
+    "OperatorView", "can_list", "can_show", "can_add", "can_disable", "can_enable", "can_resetpassword"
 )
 
 DEFAULT_CEILINGS: dict[UnitRole, tuple[str, ...]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
-from app.models import AppUser, RoleCeiling, UnitRole, UserKind
+from app.models import AccountRole, AppUser, RoleCeiling, Unit, UnitRole, UserKind
 from app.security import bundles
 
 REVIEWER_INITIAL = "初审员"
@@ -34,11 +34,47 @@ def ceiling_keys(unit_role: UnitRole | str) -> list[str]:
 
 
 def sync_unit_role(unit_role: UnitRole | str) -> None:
-    """Make the FAB role of a unit role hold exactly its ceiling's bundle."""
+    """Make the FAB role of a unit role hold exactly its ceiling's bundle, and cut
+    every account role of units with that role down to the (new) ceiling."""
     sm = _sm()
     role = sm.add_role(unit_role_fab_name(unit_role), commit=False)
     role.permissions = _pvms(bundles.expand(ceiling_keys(unit_role)))
+    account_roles = sm.session.scalars(
+        select(AccountRole).join(Unit, AccountRole.unit_id == Unit.id)
+        .where(Unit.unit_role == UnitRole(unit_role).value)
+    ).all()
+    for account_role in account_roles:
+        sync_account_role(account_role, commit=False)
     sm.session.commit()
+
+
+def account_role_fab_name(account_role: AccountRole) -> str:
+    return f"账号角色:{account_role.unit_id}:{account_role.id}"
+
+
+def unit_ceiling(unit: Unit) -> list[str]:
+    return ceiling_keys(unit.unit_role) if unit.unit_role else []
+
+
+def sync_account_role(account_role: AccountRole, commit: bool = True) -> None:
+    """Drop menus outside the unit's ceiling; the FAB role holds exactly the rest."""
+    sm = _sm()
+    sm.session.flush()
+    allowed = set(unit_ceiling(account_role.unit))
+    for menu in list(account_role.menus):
+        if menu.menu_key not in allowed:
+            account_role.menus.remove(menu)
+    fab_role = account_role.fab_role or sm.add_role(account_role_fab_name(account_role), commit=False)
+    account_role.fab_role = fab_role
+    fab_role.permissions = _pvms(bundles.expand(account_role.menu_keys))
+    if commit:
+        sm.session.commit()
+
+
+def grant_operator_roles(user: AppUser) -> None:
+    """An operator holds exactly its one account role's FAB role (or none)."""
+    role = user.account_role
+    user.roles = [role.fab_role] if role is not None and role.fab_role is not None else []
 
 
 def seed_default_ceilings() -> None:
@@ -67,7 +103,8 @@ def sync_roles() -> None:
     sm.add_role(REVIEWER_FINAL)
     unit_account = sm.add_role(UNIT_ACCOUNT_ROLE, commit=False)
     unit_account.permissions = _pvms(
-        p for m in bundles.UNIT_ACCOUNT_MENUS for p in m.permissions
+        [p for m in bundles.UNIT_ACCOUNT_MENUS for p in m.permissions]
+        + list(bundles.UNIT_ACCOUNT_PERMISSIONS)
     )
     sm.session.commit()
     seed_default_ceilings()

@@ -6,7 +6,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import CATEGORY_ROLES, UNIT_ROLE_LABELS, AppUser, Unit, UnitCategory, UnitRole, UserKind
 from app.models.mixins import utcnow
-from app.security.roles import grant_unit_account_roles
+from app.models import AccountRole
+from app.security.roles import grant_unit_account_roles, sync_account_role
 from app.services import audit, ca
 from app.services.errors import DomainError
 
@@ -35,6 +36,8 @@ def certify(unit: Unit, role_key: str, user: AppUser) -> None:
         select(AppUser).where(AppUser.unit_id == unit.id, AppUser.kind == UserKind.UNIT.value)
     ):
         grant_unit_account_roles(account)
+    for account_role in db.session.scalars(select(AccountRole).where(AccountRole.unit_id == unit.id)):
+        sync_account_role(account_role, commit=False)  # a new role may have a narrower ceiling
     audit.record("role_certified", user=user, unit=unit,
                  detail=f"{UNIT_ROLE_LABELS[role]}" + (f"（原{UNIT_ROLE_LABELS[UnitRole(previous)]}）" if previous else ""))
     db.session.commit()

@@ -68,3 +68,15 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
             field.errors = list(field.errors or []) + [message]
         else:
             form.form_errors.append(message)
+
+
+class OperatorForm(FlaskForm):
+    name = StringField(_l("姓名"))
+    id_number = StringField(_l("身份证号码"))
+    phone = StringField(_l("手机号码"))
+
+
+class RoleForm(FlaskForm):
+    name = StringField(_l("角色名称"))
+    # menu_keys come from the tree's checkboxes (request.form.getlist) and are
+    # checked by the service against the unit's ceiling.

@@ -61,6 +61,7 @@ def test_unit_account_gets_exactly_its_ceiling(category, role):
     user = make_certified(category, role)
     expected = bundles.expand(bundles.DEFAULT_CEILINGS[role])
     expected |= {p for m in bundles.UNIT_ACCOUNT_MENUS for p in m.permissions}
+    expected |= set(bundles.UNIT_ACCOUNT_PERMISSIONS)
     assert user_permissions(user) == expected
     assert {r.name for r in user.roles} == {UNIT_ACCOUNT_ROLE, unit_role_fab_name(role)}
 
