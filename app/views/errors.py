@@ -5,7 +5,27 @@ from flask import render_template
 from flask_wtf.csrf import CSRFError
 
 
+def _refuse_unknown_actions(app) -> None:
+    """FAB's action/action_post crash (500) on an action name the view lacks: 404 instead."""
+    from flask import abort, request
+
+    views = {type(v).__name__: v for v in app.appbuilder.baseviews}
+
+    @app.before_request
+    def check_action_name():
+        endpoint = request.endpoint or ""
+        if not endpoint.endswith((".action", ".action_post")):
+            return None
+        view = views.get(endpoint.split(".")[0])
+        name = (request.view_args or {}).get("name") or request.form.get("action")
+        if view is None or name not in getattr(view, "actions", {}):
+            abort(404)
+        return None
+
+
 def register_error_handlers(app) -> None:
+    _refuse_unknown_actions(app)
+
     def page(code: int, title: str, message: str):
         return render_template("error.html", appbuilder=app.appbuilder, base_template=app.appbuilder.base_template, code=code,
                                title=title, message=message), code

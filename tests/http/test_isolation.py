@@ -1,0 +1,181 @@
+"""Tenant isolation, proven over the whole URL map.
+
+For every route that takes a record id, a user of unit B asks for unit A's
+record with every method the route accepts: the answer is 403/404 (or a
+redirect away), no data of A appears, and nothing in the database changes.
+A new route with an id argument that this test cannot map to a model fails
+the test until it is covered — so a forgotten scope cannot slip in.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask_appbuilder import ModelView
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.models import (AccountRole, AppUser, AuditLog, CaBinding, RoleCeiling, SmsMessage, Unit,
+                        UnitCategory, UnitRole)
+from app.services import account_roles, operators
+from tests.conftest import IsolatedClient, csrf_token, login
+from tests.factories import PASSWORD, make_certified, new_id_number
+
+ID_ARG = re.compile(r"^(pk|id|.+_id)$")
+SKIP_ENDPOINTS = {"static", "appbuilder.static"}
+
+
+@pytest.fixture
+def two_units(app):
+    a = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
+    a.unit.name = "甲单位机密名称"
+    db.session.commit()
+    a_op = operators.add_operator(a, "甲经办人", new_id_number(), "13512345678")
+    a_role = account_roles.create_role(a, "甲单位机密角色", ["consumable_certificate"])
+    account_roles.assign(a, a_role, a_op)
+    b = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
+    return a, a_op, a_role, b
+
+
+def records_of_a(app, a, a_op, a_role) -> dict:
+    """The record of unit A that each model's routes will be asked for."""
+    sm = app.appbuilder.sm
+    return {
+        AppUser: a_op.id,
+        AccountRole: a_role.id,
+        Unit: a.unit_id,
+        CaBinding: db.session.scalar(select(CaBinding.id).where(CaBinding.unit_id == a.unit_id)),
+        SmsMessage: db.session.scalar(select(SmsMessage.id).where(SmsMessage.phone == a_op.phone)),
+        AuditLog: db.session.scalar(select(AuditLog.id).where(AuditLog.unit_id == a.unit_id)),
+        RoleCeiling: db.session.scalar(select(RoleCeiling.id)),
+        sm.role_model: a_role.fab_role_id,
+        sm.group_model: None,
+        sm.permission_model: db.session.scalar(select(sm.permission_model.id)),
+        sm.viewmenu_model: db.session.scalar(select(sm.viewmenu_model.id)),
+        sm.permissionview_model: db.session.scalar(select(sm.permissionview_model.id)),
+    }
+
+
+def view_for(app, endpoint: str):
+    name = endpoint.split(".")[0]
+    for view in app.appbuilder.baseviews:
+        if view.__class__.__name__ == name:
+            return view
+    return None
+
+
+def snapshot() -> dict:
+    """Every row of every table except the append-only audit log."""
+    from flask_appbuilder import Model
+
+    out = {}
+    for table in Model.metadata.sorted_tables:
+        if table.name == "audit_log":
+            continue
+        rows = db.session.execute(select(table).order_by(*table.primary_key.columns)).all()
+        out[table.name] = [tuple(r) for r in rows]
+    return out
+
+
+SECRETS = ("甲单位机密名称", "甲单位机密角色", "13512345678", "甲经办人")
+
+
+def assert_refused(resp, label):
+    body = resp.get_data(as_text=True)
+    assert resp.status_code in (302, 400, 403, 404, 405), f"{label}: status {resp.status_code}"
+    if resp.status_code == 302:
+        assert "/login" in resp.headers["Location"] or resp.headers["Location"].rstrip("/").endswith(
+            ("/list", "")), f"{label}: redirected to {resp.headers['Location']}"
+    for secret in SECRETS:
+        assert secret not in body, f"{label}: leaked {secret}"
+
+
+def id_routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in SKIP_ENDPOINTS:
+            continue
+        if any(ID_ARG.match(arg) for arg in rule.arguments):
+            yield rule
+
+
+def test_unit_b_cannot_reach_unit_a_records_through_any_route(app, two_units):
+    a, a_op, a_role, b = two_units
+    targets = records_of_a(app, a, a_op, a_role)
+    client = IsolatedClient(app, app.response_class, use_cookies=True)
+    login(client, b.username, PASSWORD)
+    token = csrf_token(client, "/hall/password")
+    before = snapshot()
+    checked = 0
+    for rule in id_routes(app):
+        view = view_for(app, rule.endpoint)
+        assert isinstance(view, ModelView), f"route {rule.rule} takes an id but is not a ModelView: cover it here"
+        model = view.datamodel.obj
+        assert model in targets, f"route {rule.rule}: no unit-A record of {model.__name__} to probe with"
+        pk = targets[model]
+        if pk is None:
+            continue
+        values = {arg: pk for arg in rule.arguments if ID_ARG.match(arg)}
+        for arg in rule.arguments - set(values):
+            values[arg] = next(iter(view.actions), "x") if arg == "name" else "x"
+        url = rule.build(values)[1] if hasattr(rule, "build") else None
+        url = app.url_map.bind("localhost").build(rule.endpoint, values)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            data = {"csrf_token": token, "unbind-csrf_token": token, "name": "被篡改", "phone": "13900000000",
+                    "operator_id": str(a_op.id), "op": "select", "menu_keys": "consumable_certificate"}
+            resp = client.open(url, method=method, data=data if method == "POST" else None)
+            assert_refused(resp, f"{method} {url}")
+            db.session.expire_all()
+            assert snapshot() == before, f"{method} {url} changed data of unit A"
+            checked += 1
+    assert checked > 30
+
+
+def test_forged_action_post_ids_are_refused(app, two_units):
+    a, a_op, a_role, b = two_units
+    targets = records_of_a(app, a, a_op, a_role)
+    client = IsolatedClient(app, app.response_class, use_cookies=True)
+    login(client, b.username, PASSWORD)
+    token = csrf_token(client, "/hall/password")
+    before = snapshot()
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.endswith(".action_post"):
+            continue
+        view = view_for(app, rule.endpoint)
+        pk = targets.get(view.datamodel.obj)
+        if pk is None:
+            continue
+        for action in list(view.actions) or ["delete"]:
+            resp = client.post(rule.rule, data={"csrf_token": token, "action": action, "rowid": [str(pk)]})
+            assert_refused(resp, f"action_post {rule.rule} {action}")
+            db.session.expire_all()
+            assert snapshot() == before
+
+
+def test_lists_show_only_own_records(app, two_units, client):
+    a, a_op, a_role, b = two_units
+    login(client, b.username, PASSWORD)
+    for url in ("/unit/operators/list/", "/procurement/account-roles/list/"):
+        html = client.get(url).get_data(as_text=True)
+        for secret in SECRETS:
+            assert secret not in html, url
+
+
+def test_scoped_base_view_closes_fabs_action_hole(app, two_units):
+    """The scoped view re-checks ownership; FAB's own action() would not."""
+    from app.tenancy import UnitScopedModelView
+
+    a, a_op, a_role, b = two_units
+    for view in app.appbuilder.baseviews:
+        if isinstance(view, UnitScopedModelView):
+            assert "action" in type(view).__dict__ or "action" in UnitScopedModelView.__dict__
+    with app.test_request_context():
+        from flask import g
+
+        g.user = b
+        view = next(v for v in app.appbuilder.baseviews if v.__class__.__name__ == "AccountRoleView")
+        from werkzeug.exceptions import NotFound
+
+        with pytest.raises(NotFound):
+            view.get_owned_or_404(a_role.id)
+        g.user = a
+        assert view.get_owned_or_404(a_role.id).id == a_role.id
