@@ -69,6 +69,10 @@ class Config:
     SMS_CODE_MAX_ATTEMPTS = 5
     SMS_RESEND_COOLDOWN = timedelta(seconds=60)
 
+    # Review levels per record type: 1 = initial only, 2 = initial + final.
+    REVIEW_LEVELS = {"entrustment": 2, "certificate": 2, "product": 2}
+    ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     CA_MAX_BYTES = 64 * 1024
     WTF_CSRF_ENABLED = True

@@ -15,3 +15,7 @@ from app.models.audit import AuditLog  # noqa: F401
 from app.models.sms import SmsCode, SmsMessage  # noqa: F401
 from app.models.ca import CaBinding  # noqa: F401
 from app.models.ceiling import RoleCeiling  # noqa: F401
+from app.models.workflow import Attachment, WorkflowHistory, WorkflowMixin  # noqa: F401
+from app.models.qualification import (  # noqa: F401
+    ENTRUSTMENT_KINDS, Entrustment, EntrustmentCertificate, QualCertificate,
+)

@@ -44,9 +44,9 @@ QUERY = "耗材查询"
 
 MENUS: tuple[Menu, ...] = (
     Menu("consumable_entrustment", "耗材委托授权列表", LINE_CONSUMABLE, QUALIFICATION,
-         _view("ConsumableEntrustmentView", *CRUD)),
+         _view("ConsumableEntrustmentView", *CRUD), endpoint="ConsumableEntrustmentView.list"),
     Menu("consumable_certificate", "耗材注册证列表", LINE_CONSUMABLE, QUALIFICATION,
-         _view("ConsumableCertificateView", *CRUD)),
+         _view("ConsumableCertificateView", *CRUD), endpoint="ConsumableCertificateView.list"),
     Menu("consumable_item", "耗材单件列表", LINE_CONSUMABLE, QUALIFICATION,
          _view("ConsumableItemView", *CRUD)),
     Menu("consumable_product", "耗材产品列表", LINE_CONSUMABLE, QUALIFICATION,
@@ -109,3 +109,13 @@ def menu_tree(keys: Iterable[str]) -> dict[str, dict[str, list[Menu]]]:
         if menu.key in wanted:
             tree.setdefault(menu.line, {}).setdefault(menu.category, []).append(menu)
     return tree
+
+
+# 审核管理: what each reviewer level needs (queues, detail, decisions, files).
+REVIEW_CATEGORY = "审核管理"
+REVIEWER_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "initial": _view("ReviewView", "can_list", "can_show", "can_edit") + (
+        ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待初审"), ("menu_access", "注册证待初审")),
+    "final": _view("ReviewView", "can_list", "can_show", "can_edit") + (
+        ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待复审"), ("menu_access", "注册证待复审")),
+}

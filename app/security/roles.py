@@ -98,9 +98,12 @@ def sync_roles() -> None:
     appbuilder.add_permissions(update_perms=True)
     for menu in bundles.MENUS + bundles.UNIT_ACCOUNT_MENUS:
         _pvms(menu.permissions)
+    for level in bundles.REVIEWER_PERMISSIONS.values():
+        _pvms(level)
     admin.permissions = list(sm.session.scalars(select(sm.permissionview_model)))
-    sm.add_role(REVIEWER_INITIAL)
-    sm.add_role(REVIEWER_FINAL)
+    for name, level in ((REVIEWER_INITIAL, "initial"), (REVIEWER_FINAL, "final")):
+        reviewer = sm.add_role(name, commit=False)
+        reviewer.permissions = _pvms(bundles.REVIEWER_PERMISSIONS[level])
     unit_account = sm.add_role(UNIT_ACCOUNT_ROLE, commit=False)
     unit_account.permissions = _pvms(
         [p for m in bundles.UNIT_ACCOUNT_MENUS for p in m.permissions]

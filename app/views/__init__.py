@@ -3,11 +3,14 @@ from __future__ import annotations
 
 
 def register_views(appbuilder) -> None:
-    from app.views import admin, hall, register, unit_admin
+    from app.views import admin, hall, qualification, register, review, unit_admin
 
     appbuilder.add_view_no_menu(register.RegisterView())
     appbuilder.add_view_no_menu(hall.HallView())
     appbuilder.add_view_no_menu(hall.ProcurementView())
     appbuilder.add_view_no_menu(unit_admin.OperatorView())
     appbuilder.add_view_no_menu(unit_admin.AccountRoleView())
+    appbuilder.add_view_no_menu(qualification.ConsumableEntrustmentView())
+    appbuilder.add_view_no_menu(qualification.ConsumableCertificateView())
+    review.register(appbuilder)
     admin.register(appbuilder)

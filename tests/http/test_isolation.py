@@ -15,9 +15,9 @@ from flask_appbuilder import ModelView
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.models import (AccountRole, AppUser, AuditLog, CaBinding, RoleCeiling, SmsMessage, Unit,
-                        UnitCategory, UnitRole)
-from app.services import account_roles, operators
+from app.models import (AccountRole, AppUser, Attachment, AuditLog, CaBinding, Entrustment, QualCertificate,
+                        RoleCeiling, SmsMessage, Unit, UnitCategory, UnitRole)
+from app.services import account_roles, attachments, operators
 from tests.conftest import IsolatedClient, csrf_token, login
 from tests.factories import PASSWORD, make_certified, new_id_number
 
@@ -33,6 +33,16 @@ def two_units(app):
     a_op = operators.add_operator(a, "甲经办人", new_id_number(), "13512345678")
     a_role = account_roles.create_role(a, "甲单位机密角色", ["consumable_certificate"])
     account_roles.assign(a, a_role, a_op)
+    entrustment = Entrustment(unit_id=a.unit_id, number="WT-SECRET", kind="agent", principal_name="甲单位机密名称",
+                              state="draft")
+    certificate = QualCertificate(unit_id=a.unit_id, cert_no="国械注进20172400054", contact_name="甲经办人",
+                                  contact_phone="13512345678", state="pending_initial")
+    db.session.add_all([entrustment, certificate])
+    db.session.flush()
+    for record in (entrustment, certificate):
+        file = attachments.store(a.unit_id, "scan", "甲单位机密名称.pdf", b"%PDF-1.4 secret")
+        attachments.attach(file, record.__tablename__, record.id)
+    db.session.commit()
     b = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
     return a, a_op, a_role, b
 
@@ -53,6 +63,9 @@ def records_of_a(app, a, a_op, a_role) -> dict:
         sm.permission_model: db.session.scalar(select(sm.permission_model.id)),
         sm.viewmenu_model: db.session.scalar(select(sm.viewmenu_model.id)),
         sm.permissionview_model: db.session.scalar(select(sm.permissionview_model.id)),
+        Entrustment: db.session.scalar(select(Entrustment.id).where(Entrustment.unit_id == a.unit_id)),
+        QualCertificate: db.session.scalar(select(QualCertificate.id).where(QualCertificate.unit_id == a.unit_id)),
+        Attachment: db.session.scalar(select(Attachment.id).where(Attachment.unit_id == a.unit_id)),
     }
 
 
@@ -108,26 +121,51 @@ def test_unit_b_cannot_reach_unit_a_records_through_any_route(app, two_units):
     checked = 0
     for rule in id_routes(app):
         view = view_for(app, rule.endpoint)
-        assert isinstance(view, ModelView), f"route {rule.rule} takes an id but is not a ModelView: cover it here"
-        model = view.datamodel.obj
-        assert model in targets, f"route {rule.rule}: no unit-A record of {model.__name__} to probe with"
-        pk = targets[model]
-        if pk is None:
-            continue
-        values = {arg: pk for arg in rule.arguments if ID_ARG.match(arg)}
-        for arg in rule.arguments - set(values):
-            values[arg] = next(iter(view.actions), "x") if arg == "name" else "x"
-        url = rule.build(values)[1] if hasattr(rule, "build") else None
-        url = app.url_map.bind("localhost").build(rule.endpoint, values)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            data = {"csrf_token": token, "unbind-csrf_token": token, "name": "被篡改", "phone": "13900000000",
-                    "operator_id": str(a_op.id), "op": "select", "menu_keys": "consumable_certificate"}
-            resp = client.open(url, method=method, data=data if method == "POST" else None)
-            assert_refused(resp, f"{method} {url}")
-            db.session.expire_all()
-            assert snapshot() == before, f"{method} {url} changed data of unit A"
-            checked += 1
+        for model, values in probes(view, rule, targets):
+            assert model in targets, f"route {rule.rule}: no unit-A record of {model.__name__} to probe with"
+            if any(v is None for v in values.values()):
+                continue
+            checked += check_route(client, app, view, rule, values, token, a_op, before)
     assert checked > 30
+
+
+def probes(view, rule, targets):
+    """(model, url values) pairs to ask for unit A's record through this route."""
+    from app.views.review import RECORD_TYPES, ReviewView
+
+    if isinstance(view, ReviewView):
+        if "attachment_id" in rule.arguments:
+            yield Attachment, {"attachment_id": targets[Attachment]}
+            return
+        for key, rtype in RECORD_TYPES.items():
+            yield rtype.model, {"rtype_key": key, "pk": targets.get(rtype.model),
+                                **({"queue": "initial"} if "queue" in rule.arguments else {})}
+        return
+    assert isinstance(view, ModelView), f"route {rule.rule} takes an id but is not a ModelView: cover it here"
+    model = view.datamodel.obj
+    if "attachment_id" in rule.arguments:
+        yield Attachment, {"attachment_id": targets[Attachment]}
+        return
+    yield model, {arg: targets.get(model) for arg in rule.arguments if ID_ARG.match(arg)}
+
+
+def check_route(client, app, view, rule, values, token, a_op, before) -> int:
+    """Every method of one route, asked for A's record by B: refused, no leak, no change."""
+    checked = 0
+    for arg in rule.arguments - set(values):
+        values[arg] = next(iter(getattr(view, "actions", {})), "x") if arg == "name" else "x"
+    url = app.url_map.bind("localhost").build(rule.endpoint, values)
+    for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        data = {"csrf_token": token, "unbind-csrf_token": token, "name": "被篡改", "phone": "13900000000",
+                "operator_id": str(a_op.id), "op": "select", "menu_keys": "consumable_certificate",
+                "action": "submit", "contact_name": "被篡改", "cert_nos": "国械注准20153100011",
+                "rowid": str(values.get("pk", ""))}
+        resp = client.open(url, method=method, data=data if method == "POST" else None)
+        assert_refused(resp, f"{method} {url}")
+        db.session.expire_all()
+        assert snapshot() == before, f"{method} {url} changed data of unit A"
+        checked += 1
+    return checked
 
 
 def test_forged_action_post_ids_are_refused(app, two_units):
@@ -179,3 +217,16 @@ def test_scoped_base_view_closes_fabs_action_hole(app, two_units):
             view.get_owned_or_404(a_role.id)
         g.user = a
         assert view.get_owned_or_404(a_role.id).id == a_role.id
+
+
+def test_forged_batch_submit_ids_are_refused(app, two_units):
+    a, a_op, a_role, b = two_units
+    cert_id = db.session.scalar(select(QualCertificate.id).where(QualCertificate.unit_id == a.unit_id))
+    client = IsolatedClient(app, app.response_class, use_cookies=True)
+    login(client, b.username, PASSWORD)
+    token = csrf_token(client, "/hall/password")
+    before = snapshot()
+    resp = client.post("/procurement/certificates/batch-submit", data={"csrf_token": token, "rowid": [str(cert_id)]})
+    assert_refused(resp, "batch-submit")
+    db.session.expire_all()
+    assert snapshot() == before

@@ -1,0 +1,104 @@
+"""One service for uploaded proof files (PDF, JPG, PNG), stored in the database.
+
+The type is decided by the file's content (magic bytes), never by its name.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Attachment
+from app.services.errors import DomainError
+
+SIGNATURES = (
+    (b"%PDF-", "application/pdf", ".pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+)
+ALLOWED_EXTENSIONS = {".pdf", ".png", ".jpg", ".jpeg"}
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+
+
+def sniff(data: bytes) -> str | None:
+    for magic, content_type, _ext in SIGNATURES:
+        if data.startswith(magic):
+            return content_type
+    return None
+
+
+def validate(filename: str, data: bytes, field: str) -> str:
+    """Return the content type, or raise DomainError naming the field."""
+    name = os.path.basename(filename or "")
+    if not name or not data:
+        raise DomainError("请上传文件", field=field)
+    if len(data) > max_bytes():
+        raise DomainError(f"文件过大（不超过{max_bytes() // (1024 * 1024)}MB）", field=field)
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in ALLOWED_EXTENSIONS:
+        raise DomainError("只支持PDF、JPG、PNG格式的文件", field=field)
+    content_type = sniff(data)
+    if content_type is None:
+        raise DomainError(f"文件“{name}”的内容不是有效的PDF、JPG或PNG文件", field=field)
+    if (ext == ".pdf") != (content_type == "application/pdf"):
+        raise DomainError(f"文件“{name}”的扩展名与文件内容不符", field=field)
+    return content_type
+
+
+def store(unit_id: int, slot: str, filename: str, data: bytes, field: str | None = None) -> Attachment:
+    content_type = validate(filename, data, field or slot)
+    attachment = Attachment(
+        unit_id=unit_id, slot=slot, filename=os.path.basename(filename)[:255], content_type=content_type,
+        size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def copy(attachment: Attachment) -> Attachment:
+    clone = Attachment(unit_id=attachment.unit_id, slot=attachment.slot, filename=attachment.filename,
+                       content_type=attachment.content_type, size=attachment.size, sha256=attachment.sha256,
+                       data=attachment.data)
+    db.session.add(clone)
+    db.session.flush()
+    return clone
+
+
+def of(owner_type: str, owner_id: int) -> list[Attachment]:
+    return list(db.session.scalars(select(Attachment).where(
+        Attachment.owner_type == owner_type, Attachment.owner_id == owner_id).order_by(Attachment.id)))
+
+
+def attach(attachment: Attachment, owner_type: str, owner_id: int) -> None:
+    attachment.owner_type = owner_type
+    attachment.owner_id = owner_id
+
+
+def describe(items: list[Attachment]) -> dict[str, str]:
+    """For diffs: slot → 'file name (sha256 prefix)'."""
+    out: dict[str, str] = {}
+    for a in items:
+        out.setdefault(f"附件:{a.slot}", "")
+        out[f"附件:{a.slot}"] = (out[f"附件:{a.slot}"] + "；" if out[f"附件:{a.slot}"] else "") + \
+            f"{a.filename}（{a.sha256[:12]}）"
+    return out
+
+
+def can_download(attachment: Attachment, user) -> bool:
+    """The owning unit's users, or platform reviewers/admins."""
+    from app.models import UserKind
+    from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.kind in (UserKind.UNIT.value, UserKind.OPERATOR.value):
+        return user.unit_id == attachment.unit_id
+    names = {r.name for r in user.roles}
+    return bool(names & {REVIEWER_INITIAL, REVIEWER_FINAL, current_app.appbuilder.sm.auth_role_admin})

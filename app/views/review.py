@@ -1,0 +1,134 @@
+"""审核管理: reviewer queues (待初审 / 待复审) per record type, detail, decisions."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access, permission_name
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Attachment, Unit
+from app.services import attachments, national_refs, qualification as q
+from app.views.forms import EmptyForm
+from app.views.qualification import _history_rows, send_attachment
+from app.workflow import engine
+from app.workflow.engine import STATE_LABELS, State, WorkflowError
+
+RECORD_TYPES = {"entrustment": q.ENTRUSTMENT, "certificate": q.CERTIFICATE}
+QUEUES = {"initial": (State.PENDING_INITIAL.value, "待初审"), "final": (State.PENDING_FINAL.value, "待复审")}
+
+
+def _rtype(key: str):
+    rtype = RECORD_TYPES.get(key)
+    if rtype is None:
+        abort(404)
+    return rtype
+
+
+class ReviewView(BaseView):
+    route_base = "/review"
+    default_view = "queue"
+
+    @expose("/<string:rtype_key>/<string:queue>/")
+    @has_access
+    @permission_name("list")
+    def queue(self, rtype_key="certificate", queue="initial"):
+        rtype = _rtype(rtype_key)
+        if queue not in QUEUES:
+            abort(404)
+        state, label = QUEUES[queue]
+        model = rtype.model
+        rows = db.session.execute(
+            select(model, Unit.name).join(Unit, Unit.id == model.unit_id)
+            .where(model.state == state).order_by(model.submitted_at, model.id).limit(500)).all()
+        return self.render_template("review/queue.html", rows=rows, rtype=rtype, queue=queue,
+                                    queue_label=label, form=EmptyForm(), title=f"{rtype.label}{label}")
+
+    @expose("/<string:rtype_key>/record/<int:pk>")
+    @has_access
+    @permission_name("show")
+    def detail(self, rtype_key, pk):
+        rtype = _rtype(rtype_key)
+        record = db.session.get(rtype.model, pk)
+        if record is None or record.state == State.MERGED.value:
+            abort(404)
+        original = db.session.get(rtype.model, record.revision_of_id) if record.revision_of_id else None
+        if rtype_key == "certificate":
+            nationals = [national_refs.certificate(record.cert_no)]
+        else:
+            nationals = [national_refs.certificate(n) or n for n in record.cert_numbers]
+        return self.render_template(
+            "review/detail.html", record=record, rtype=rtype, rtype_key=rtype_key, original=original,
+            files=q.files_of(record), slot_labels=q.SLOT_LABELS, nationals=nationals,
+            changes=engine.diff(engine.snapshot(original, rtype),
+                                       engine.snapshot(record, rtype)) if original else [],
+            allowed=engine.allowed_actions(record, g.user), history=_history_rows(rtype.key, record.revision_of_id
+                                                                                   or record.id),
+            unit=db.session.get(Unit, record.unit_id), states=STATE_LABELS, form=EmptyForm(), title="审核")
+
+    @expose("/<string:rtype_key>/record/<int:pk>/decide", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def decide(self, rtype_key, pk):
+        rtype = _rtype(rtype_key)
+        record = db.session.get(rtype.model, pk)
+        if record is None:
+            abort(404)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        action = request.form.get("action")
+        if action not in ("approve", "reject"):
+            abort(400)
+        queue = "final" if record.state == State.PENDING_FINAL.value else "initial"
+        try:
+            engine.apply(record, action, g.user, opinion=request.form.get("opinion"),
+                         expected_version=request.form.get("version", type=int))
+        except WorkflowError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return redirect(url_for("ReviewView.detail", rtype_key=rtype_key, pk=pk))
+        flash("审核通过" if action == "approve" else "已退回（审核不通过）", "success")
+        return redirect(url_for("ReviewView.queue", rtype_key=rtype_key, queue=queue))
+
+    @expose("/<string:rtype_key>/<string:queue>/batch-approve", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def batch_approve(self, rtype_key, queue):
+        rtype = _rtype(rtype_key)
+        if queue not in QUEUES or not EmptyForm().validate_on_submit():
+            abort(400)
+        ids = [int(i) for i in request.form.getlist("rowid") if i.isdigit()]
+        records = [r for r in (db.session.get(rtype.model, i) for i in ids) if r is not None]
+        if not records:
+            flash("请先勾选需要审核的记录", "warning")
+        else:
+            result = engine.batch(records, "approve", g.user, opinion=request.form.get("opinion"))
+            if result.ok:
+                flash(f"批量审核通过：成功{len(result.ok)}条", "success")
+            for rid, reason in result.failed:
+                flash(f"#{rid}：{reason}", "danger")
+        return redirect(url_for("ReviewView.queue", rtype_key=rtype_key, queue=queue))
+
+    @expose("/file/<int:attachment_id>")
+    @has_access
+    @permission_name("show")
+    def file(self, attachment_id):
+        attachment = db.session.get(Attachment, attachment_id)
+        if attachment is None or not attachments.can_download(attachment, g.user):
+            abort(404)
+        return send_attachment(attachment)
+
+
+REVIEW_MENUS = (
+    ("委托授权待初审", "entrustment", "initial"),
+    ("委托授权待复审", "entrustment", "final"),
+    ("注册证待初审", "certificate", "initial"),
+    ("注册证待复审", "certificate", "final"),
+)
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view_no_menu(ReviewView())
+    for name, rtype_key, queue in REVIEW_MENUS:
+        appbuilder.add_link(name, href=f"/review/{rtype_key}/{queue}/", icon="fa-check-square-o",
+                            category="审核管理", category_icon="fa-gavel")

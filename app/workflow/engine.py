@@ -1,0 +1,339 @@
+"""Review workflow (SPEC §3.1), Frappe-style: transitions are data.
+
+``allowed_actions(record, user)`` decides the buttons; ``apply`` refuses
+anything else with a clear message, refuses self-approval and stale
+versions, and writes every transition to ``workflow_history``.  A change
+(变更) of an effective record is a separate revision row that is reviewed
+while the effective version stays in force; approving it copies its fields
+onto the effective record and records the field-level diff.
+"""
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import UserKind
+from app.models.mixins import utcnow
+from app.models.workflow import WorkflowHistory
+from app.services import audit
+
+
+class State(str, enum.Enum):
+    DRAFT = "draft"
+    PENDING_INITIAL = "pending_initial"
+    PENDING_FINAL = "pending_final"
+    EFFECTIVE = "effective"
+    REJECTED = "rejected"
+    MERGED = "merged"  # an approved change revision, folded into its record
+
+
+STATE_LABELS = {
+    State.DRAFT.value: "待提交",
+    State.PENDING_INITIAL.value: "待初审",
+    State.PENDING_FINAL.value: "待复审",
+    State.EFFECTIVE.value: "已生效",
+    State.REJECTED.value: "审核不通过",
+    State.MERGED.value: "已合并",
+}
+
+ACTION_LABELS = {
+    "create": "新增", "save": "保存", "submit": "提交", "withdraw": "撤回", "approve": "审核通过",
+    "reject": "审核不通过", "change": "变更",
+}
+
+
+class Actor(str, enum.Enum):
+    OWNER = "owner"  # a user of the record's unit holding the record type's menu
+    INITIAL = "initial"  # 初审
+    FINAL = "final"  # 复审
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset[str]
+    target: str
+    actor: Actor
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("submit", frozenset({State.DRAFT, State.REJECTED}), State.PENDING_INITIAL, Actor.OWNER),
+    Transition("withdraw", frozenset({State.PENDING_INITIAL}), State.DRAFT, Actor.OWNER),
+    Transition("approve", frozenset({State.PENDING_INITIAL}), State.PENDING_FINAL, Actor.INITIAL),
+    Transition("reject", frozenset({State.PENDING_INITIAL}), State.REJECTED, Actor.INITIAL),
+    Transition("approve", frozenset({State.PENDING_FINAL}), State.EFFECTIVE, Actor.FINAL),
+    Transition("reject", frozenset({State.PENDING_FINAL}), State.REJECTED, Actor.FINAL),
+    Transition("change", frozenset({State.EFFECTIVE}), State.DRAFT, Actor.OWNER),
+)
+
+EDITABLE = frozenset({State.DRAFT.value, State.REJECTED.value})
+
+
+class WorkflowError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class RecordType:
+    """What the engine needs to know of one record type."""
+
+    key: str  # e.g. "entrustment"
+    model: type
+    label: str  # e.g. "耗材委托授权"
+    menu_label: str  # the procurement menu whose holders own records (bundles.Menu.label)
+    #: (attribute, label) pairs compared for the field-level diff
+    diff_fields: tuple[tuple[str, str], ...] = ()
+    #: extra things to compare (e.g. attachments by name+hash, linked certificates)
+    diff_extras: Callable[[Any], dict[str, str]] | None = None
+    #: raises WorkflowError when the record is not complete enough to submit
+    check_complete: Callable[[Any], None] | None = None
+    #: builds a change revision (a new, unsaved row) from an effective record
+    clone: Callable[[Any], Any] | None = None
+    #: copies a revision's content onto its effective record
+    merge: Callable[[Any, Any], None] | None = None
+    #: config key holding the number of review levels (1 or 2)
+    levels_key: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def levels(self) -> int:
+        levels = current_app.config.get("REVIEW_LEVELS", {}).get(self.key, 2)
+        return 1 if int(levels) == 1 else 2
+
+
+_REGISTRY: dict[type, RecordType] = {}
+
+
+def register_record_type(record_type: RecordType) -> RecordType:
+    _REGISTRY[record_type.model] = record_type
+    return record_type
+
+
+def record_type_of(record) -> RecordType:
+    try:
+        return _REGISTRY[type(record)]
+    except KeyError:
+        raise WorkflowError("不支持的记录类型") from None
+
+
+# -- who may act -------------------------------------------------------------
+def _reviewer_level(user) -> set[Actor]:
+    from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
+
+    names = {r.name for r in getattr(user, "roles", [])}
+    levels = set()
+    if REVIEWER_INITIAL in names:
+        levels.add(Actor.INITIAL)
+    if REVIEWER_FINAL in names:
+        levels.add(Actor.FINAL)
+    return levels
+
+
+def _is_owner(record, user, rtype: RecordType) -> bool:
+    if user is None or getattr(user, "kind", None) not in (UserKind.UNIT.value, UserKind.OPERATOR.value):
+        return False
+    if user.unit_id != record.unit_id:
+        return False
+    if not user.active:
+        return False
+    sm = current_app.appbuilder.sm
+    return ("menu_access", rtype.menu_label) in sm.get_user_permissions(user)
+
+
+def _may(transition: Transition, record, user, rtype: RecordType) -> bool:
+    if transition.actor is Actor.OWNER:
+        return _is_owner(record, user, rtype)
+    if getattr(user, "unit_id", None) is not None and user.unit_id == record.unit_id:
+        return False  # never review a record of one's own unit
+    if getattr(user, "kind", None) != UserKind.PLATFORM.value:
+        return False
+    return transition.actor in _reviewer_level(user)
+
+
+def _target(transition: Transition, rtype: RecordType) -> str:
+    if transition.action == "approve" and transition.target == State.PENDING_FINAL and rtype.levels() == 1:
+        return State.EFFECTIVE.value
+    return State(transition.target).value
+
+
+def _find(record, action: str) -> Transition | None:
+    for t in TRANSITIONS:
+        if t.action == action and record.state in {s.value for s in t.sources}:
+            return t
+    return None
+
+
+def allowed_actions(record, user) -> list[str]:
+    rtype = record_type_of(record)
+    out = []
+    for t in TRANSITIONS:
+        if record.state in {s.value for s in t.sources} and _may(t, record, user, rtype):
+            if t.action == "change" and (getattr(record, "revision_of_id", None) or pending_revision(record)):
+                continue
+            out.append(t.action)
+    return out
+
+
+# -- history -----------------------------------------------------------------
+def _write_history(record, rtype: RecordType, user, action: str, before: str | None, after: str,
+                   opinion: str | None = None, diff: list | None = None) -> None:
+    target_id = getattr(record, "revision_of_id", None) or record.id
+    unit = getattr(user, "unit", None)
+    db.session.add(WorkflowHistory(
+        record_type=rtype.key, record_id=target_id, unit_id=record.unit_id, user_id=getattr(user, "id", None),
+        username=getattr(user, "username", None), actor_unit=unit.name if unit is not None else "平台",
+        action=action, from_state=before, to_state=after, opinion=opinion,
+        diff=json.dumps(diff, ensure_ascii=False) if diff else None,
+    ))
+    audit.record(f"wf_{action}", user=user, unit=None,
+                 detail=f"{rtype.label}#{target_id} {STATE_LABELS.get(before or '', '')}→{STATE_LABELS[after]}")
+
+
+def record_created(record, user) -> None:
+    """Call once when a record (or a change revision) is first saved."""
+    rtype = record_type_of(record)
+    db.session.flush()
+    _write_history(record, rtype, user, "change" if getattr(record, "revision_of_id", None) else "create",
+                   None, record.state)
+
+
+def history_of(rtype_key: str, record_id: int) -> list[WorkflowHistory]:
+    return list(db.session.scalars(
+        select(WorkflowHistory).where(WorkflowHistory.record_type == rtype_key,
+                                      WorkflowHistory.record_id == record_id)
+        .order_by(WorkflowHistory.id)))
+
+
+# -- revisions ---------------------------------------------------------------
+def pending_revision(record):
+    model = type(record)
+    if not hasattr(model, "revision_of_id") or record.id is None:
+        return None
+    return db.session.scalar(select(model).where(
+        model.revision_of_id == record.id, model.state != State.MERGED.value))
+
+
+def snapshot(record, rtype: RecordType) -> dict[str, str]:
+    values = {label: _fmt(getattr(record, attr)) for attr, label in rtype.diff_fields}
+    if rtype.diff_extras:
+        values.update(rtype.diff_extras(record))
+    return values
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def diff(old: dict[str, str], new: dict[str, str]) -> list[list[str]]:
+    return [[k, old.get(k, ""), new.get(k, "")] for k in dict.fromkeys([*old, *new])
+            if old.get(k, "") != new.get(k, "")]
+
+
+def open_change(record, user):
+    """变更: a draft revision of an effective record; the record stays in force."""
+    rtype = record_type_of(record)
+    transition = _find(record, "change")
+    if transition is None or record.state != State.EFFECTIVE.value:
+        raise WorkflowError("只有已生效的记录可以变更")
+    if not _may(transition, record, user, rtype):
+        raise WorkflowError("您无权对该记录执行变更")
+    if getattr(record, "revision_of_id", None):
+        raise WorkflowError("变更中的记录不能再次变更")
+    if pending_revision(record) is not None:
+        raise WorkflowError("该记录已有进行中的变更，请先完成或撤回")
+    revision = rtype.clone(record)
+    revision.revision_of_id = record.id
+    revision.unit_id = record.unit_id
+    revision.state = State.DRAFT.value
+    db.session.add(revision)
+    db.session.flush()
+    record_created(revision, user)
+    db.session.commit()
+    return revision
+
+
+# -- applying transitions ----------------------------------------------------
+def assert_editable(record) -> None:
+    if record.state not in EDITABLE:
+        label = STATE_LABELS.get(record.state, record.state)
+        raise WorkflowError(f"当前状态为“{label}”，不能编辑" + ("；已生效的记录请使用“变更”" if
+                                                        record.state == State.EFFECTIVE.value else ""))
+
+
+def apply(record, action: str, user, opinion: str | None = None, expected_version: int | None = None):
+    """Perform one transition and commit, or raise WorkflowError and change nothing."""
+    rtype = record_type_of(record)
+    if action == "change":
+        return open_change(record, user)
+    if expected_version is not None and record.version != expected_version:
+        raise WorkflowError("记录已被他人修改，请刷新后重试")
+    transition = _find(record, action)
+    label = STATE_LABELS.get(record.state, record.state)
+    if transition is None:
+        raise WorkflowError(f"当前状态为“{label}”，不能{ACTION_LABELS.get(action, action)}")
+    if not _may(transition, record, user, rtype):
+        raise WorkflowError(f"您无权对该记录执行“{ACTION_LABELS.get(action, action)}”")
+    opinion = (opinion or "").strip() or None
+    if action == "reject" and not opinion:
+        raise WorkflowError("审核不通过时必须填写审核意见")
+    if action == "submit" and rtype.check_complete:
+        rtype.check_complete(record)
+    before = record.state
+    after = _target(transition, rtype)
+    now = utcnow()
+    record.state = after
+    if action == "submit":
+        record.submitted_at = now
+        record.review_opinion = None
+    if action in ("approve", "reject"):
+        record.reviewed_at = now
+        record.review_opinion = opinion
+    changes = None
+    try:
+        if after == State.EFFECTIVE.value and getattr(record, "revision_of_id", None):
+            original = db.session.get(type(record), record.revision_of_id)
+            old = snapshot(original, rtype)
+            rtype.merge(original, record)
+            original.version  # noqa: B018  (loaded: the original's UPDATE is version-checked too)
+            changes = diff(old, snapshot(record, rtype))
+            record.state = State.MERGED.value
+        elif after == State.EFFECTIVE.value:
+            changes = diff({}, snapshot(record, rtype))
+        _write_history(record, rtype, user, action, before, after, opinion, changes)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise WorkflowError("记录已被他人修改，请刷新后重试") from None
+    return record
+
+
+@dataclass
+class BatchResult:
+    ok: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def batch(records: Iterable, action: str, user, opinion: str | None = None) -> BatchResult:
+    """批量提交 / 批量审核: one transaction per record; successes and failures with reasons."""
+    result = BatchResult()
+    for record in records:
+        try:
+            apply(record, action, user, opinion)
+        except WorkflowError as exc:
+            db.session.rollback()
+            result.failed.append((record.id, exc.message))
+        else:
+            result.ok.append(record.id)
+    return result
