@@ -85,3 +85,24 @@ def make_operator(unit_user: AppUser, phone: str | None = None, password: str = 
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def make_national_cert(number: str, registrant: str, *, imported: bool | None = None,
+                       product_name: str = "一次性使用无菌导尿管", valid_years: int = 5):
+    """A national registration certificate row (reference data)."""
+    import datetime as dt
+
+    from app.models.national import NationalCertificate
+
+    if imported is None:
+        imported = "械注进" in number or "械注许" in number
+    today = dt.date.today()
+    cert = NationalCertificate(
+        number=number, product_name=product_name, registrant=registrant, address="广东省广州市",
+        management_class="III" if number.startswith("国") else "II",
+        valid_from=today.replace(year=today.year - 1), valid_to=today.replace(year=today.year + valid_years),
+        origin="imported" if imported else "domestic",
+    )
+    db.session.add(cert)
+    db.session.commit()
+    return cert

@@ -1,7 +1,7 @@
 """审核管理: reviewer queues (待初审 / 待复审) per record type, detail, decisions."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from sqlalchemy import select
@@ -25,6 +25,15 @@ def _rtype(key: str):
     return rtype
 
 
+def _may_see(queue: str) -> bool:
+    """Initial reviewers see 待初审, final reviewers 待复审; platform admins both."""
+    from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
+
+    names = {r.name for r in g.user.roles}
+    wanted = REVIEWER_INITIAL if queue == "initial" else REVIEWER_FINAL
+    return wanted in names or current_app.appbuilder.sm.auth_role_admin in names
+
+
 class ReviewView(BaseView):
     route_base = "/review"
     default_view = "queue"
@@ -36,6 +45,8 @@ class ReviewView(BaseView):
         rtype = _rtype(rtype_key)
         if queue not in QUEUES:
             abort(404)
+        if not _may_see(queue):
+            abort(403)
         state, label = QUEUES[queue]
         model = rtype.model
         rows = db.session.execute(
