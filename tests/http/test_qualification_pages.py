@@ -173,3 +173,19 @@ def test_unit_cannot_download_another_units_file(app, maker_client):
     login(c, other.username, PASSWORD)
     assert c.get(f"/procurement/certificates/file/{file_id}").status_code == 404
     assert c.get(f"/review/file/{file_id}").status_code in (302, 403, 404)
+
+
+def test_unit_user_cannot_approve_its_own_record_by_forged_url(maker_client):
+    from app.services import qualification as q
+
+    record = q.add_certificates(maker_client.user, ["粤械注准20152660001"])[0]
+    q.save_certificate(maker_client.user, record, "张三", "13800138000", "", ("scan.pdf", PDF), submit=True)
+    token = csrf_token(maker_client, "/procurement/certificates/list/")
+    resp = maker_client.post(f"/review/certificate/record/{record.id}/decide",
+                             data={"csrf_token": token, "action": "approve", "version": record.version})
+    assert resp.status_code in (302, 403)
+    resp = maker_client.post("/review/certificate/initial/batch-approve",
+                             data={"csrf_token": token, "rowid": [str(record.id)]})
+    assert resp.status_code in (302, 403)
+    db.session.expire_all()
+    assert db.session.get(QualCertificate, record.id).state == "pending_initial"
