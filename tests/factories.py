@@ -106,3 +106,27 @@ def make_national_cert(number: str, registrant: str, *, imported: bool | None = 
     db.session.add(cert)
     db.session.commit()
     return cert
+
+
+def make_dictionary(measure=("支", "个", "片", "根", "套"), package=("盒", "箱", "袋", "包")):
+    from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT, DictionaryEntry
+
+    for category, names in ((MEASURE_UNIT, measure), (PACKAGE_UNIT, package)):
+        for i, name in enumerate(names):
+            db.session.add(DictionaryEntry(category=category, name=name, sort_order=i, active=True))
+    db.session.commit()
+
+
+def make_national_item(cert, code: str, name: str = "动脉灌注管", specs: int = 3):
+    """A national single item with ``specs`` spec/models (27-character codes)."""
+    from app.models.national import NationalItem, NationalSpec
+
+    item = NationalItem(code=code, name=name, level1="09-体外循环材料", level2="01-插管", level3="01-动脉灌注管",
+                        generic_name="动脉灌注管", material="聚氯乙烯", feature="直型", enterprise=cert.registrant,
+                        certificate_id=cert.id)
+    db.session.add(item)
+    db.session.flush()
+    for n in range(1, specs + 1):
+        db.session.add(NationalSpec(code=f"{code}{n:07d}", item_id=item.id, spec=f"{n}0Fr", model=f"M-{n}"))
+    db.session.commit()
+    return item

@@ -19,3 +19,8 @@ from app.models.workflow import Attachment, WorkflowHistory, WorkflowMixin  # no
 from app.models.qualification import (  # noqa: F401
     ENTRUSTMENT_KINDS, Entrustment, EntrustmentCertificate, QualCertificate,
 )
+from app.models.product import ProductImport, QualItem, QualProduct  # noqa: F401
+from app.models.national import (  # noqa: F401
+    NationalCertificate, NationalImport, NationalItem, NationalSpec,
+)
+from app.models.dictionary import DictionaryEntry  # noqa: F401

@@ -48,13 +48,13 @@ MENUS: tuple[Menu, ...] = (
     Menu("consumable_certificate", "耗材注册证列表", LINE_CONSUMABLE, QUALIFICATION,
          _view("ConsumableCertificateView", *CRUD), endpoint="ConsumableCertificateView.list"),
     Menu("consumable_item", "耗材单件列表", LINE_CONSUMABLE, QUALIFICATION,
-         _view("ConsumableItemView", *CRUD)),
+         _view("ConsumableItemView", *CRUD), endpoint="ConsumableItemView.list"),
     Menu("consumable_product", "耗材产品列表", LINE_CONSUMABLE, QUALIFICATION,
-         _view("ConsumableProductView", *CRUD)),
+         _view("ConsumableProductView", *CRUD), endpoint="ConsumableProductView.list"),
     Menu("consumable_product_query", "耗材产品查询", LINE_CONSUMABLE, QUERY,
-         _view("ConsumableProductQueryView", "can_list", "can_show")),
+         _view("ConsumableProductQueryView", "can_list"), endpoint="ConsumableProductQueryView.list"),
     Menu("certificate_query", "注册证查询", LINE_CONSUMABLE, QUERY,
-         _view("CertificateQueryView", "can_list", "can_show")),
+         _view("CertificateQueryView", "can_list", "can_show"), endpoint="CertificateQueryView.list"),
 )
 
 MENUS_BY_KEY = {m.key: m for m in MENUS}
@@ -115,7 +115,9 @@ def menu_tree(keys: Iterable[str]) -> dict[str, dict[str, list[Menu]]]:
 REVIEW_CATEGORY = "审核管理"
 REVIEWER_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "initial": _view("ReviewView", "can_list", "can_show", "can_edit") + (
-        ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待初审"), ("menu_access", "注册证待初审")),
+        ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待初审"), ("menu_access", "注册证待初审"),
+        ("menu_access", "产品待初审")),
     "final": _view("ReviewView", "can_list", "can_show", "can_edit") + (
-        ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待复审"), ("menu_access", "注册证待复审")),
+        ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待复审"), ("menu_access", "注册证待复审"),
+        ("menu_access", "产品待复审")),
 }

@@ -29,6 +29,13 @@ def certificate(number: str):
     return db.session.scalar(select(model).where(model.number == (number or "").strip()))
 
 
+def certificate_of_item(item_code: str):
+    from app.models.national import NationalCertificate, NationalItem
+
+    return db.session.scalar(select(NationalCertificate).join(
+        NationalItem, NationalItem.certificate_id == NationalCertificate.id).where(NationalItem.code == item_code))
+
+
 def is_imported(cert) -> bool:
     return bool(cert is not None and cert.is_imported)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def register_views(appbuilder) -> None:
-    from app.views import admin, hall, qualification, register, review, unit_admin
+    from app.views import admin, hall, products, qualification, register, review, unit_admin
 
     appbuilder.add_view_no_menu(register.RegisterView())
     appbuilder.add_view_no_menu(hall.HallView())
@@ -12,5 +12,11 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(unit_admin.AccountRoleView())
     appbuilder.add_view_no_menu(qualification.ConsumableEntrustmentView())
     appbuilder.add_view_no_menu(qualification.ConsumableCertificateView())
+    appbuilder.add_view_no_menu(products.ConsumableItemView())
+    appbuilder.add_view_no_menu(products.ConsumableProductView())
+    appbuilder.add_view_no_menu(products.ConsumableProductQueryView())
     review.register(appbuilder)
     admin.register(appbuilder)
+    from app.views import national
+
+    national.register(appbuilder)

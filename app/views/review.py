@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Attachment, Unit
-from app.services import attachments, national_refs, qualification as q
+from app.services import attachments, national_refs, products, qualification as q
 from app.views.forms import EmptyForm
 from app.views.qualification import _history_rows, send_attachment
 from app.workflow import engine
 from app.workflow.engine import STATE_LABELS, State, WorkflowError
 
-RECORD_TYPES = {"entrustment": q.ENTRUSTMENT, "certificate": q.CERTIFICATE}
+RECORD_TYPES = {"entrustment": q.ENTRUSTMENT, "certificate": q.CERTIFICATE, "product": products.PRODUCT}
 QUEUES = {"initial": (State.PENDING_INITIAL.value, "待初审"), "final": (State.PENDING_FINAL.value, "待复审")}
 
 
@@ -66,6 +66,8 @@ class ReviewView(BaseView):
         original = db.session.get(rtype.model, record.revision_of_id) if record.revision_of_id else None
         if rtype_key == "certificate":
             nationals = [national_refs.certificate(record.cert_no)]
+        elif rtype_key == "product":
+            nationals = [national_refs.certificate_of_item(record.code[:20])]
         else:
             nationals = [national_refs.certificate(n) or n for n in record.cert_numbers]
         return self.render_template(
@@ -135,6 +137,8 @@ REVIEW_MENUS = (
     ("委托授权待复审", "entrustment", "final"),
     ("注册证待初审", "certificate", "initial"),
     ("注册证待复审", "certificate", "final"),
+    ("产品待初审", "product", "initial"),
+    ("产品待复审", "product", "final"),
 )
 
 

@@ -44,7 +44,7 @@ STATE_LABELS = {
 }
 
 ACTION_LABELS = {
-    "create": "新增", "save": "保存", "submit": "提交", "withdraw": "撤回", "approve": "审核通过",
+    "create": "新增", "import": "导入", "save": "保存", "submit": "提交", "withdraw": "撤回", "approve": "审核通过",
     "reject": "审核不通过", "change": "变更",
 }
 
@@ -184,7 +184,7 @@ def allowed_actions(record, user) -> list[str]:
 
 # -- history -----------------------------------------------------------------
 def _write_history(record, rtype: RecordType, user, action: str, before: str | None, after: str,
-                   opinion: str | None = None, diff: list | None = None) -> None:
+                   opinion: str | None = None, diff: list | None = None, audited: bool = True) -> None:
     target_id = getattr(record, "revision_of_id", None) or record.id
     unit = getattr(user, "unit", None)
     db.session.add(WorkflowHistory(
@@ -193,16 +193,21 @@ def _write_history(record, rtype: RecordType, user, action: str, before: str | N
         action=action, from_state=before, to_state=after, opinion=opinion,
         diff=json.dumps(diff, ensure_ascii=False) if diff else None,
     ))
-    audit.record(f"wf_{action}", user=user, unit=None,
-                 detail=f"{rtype.label}#{target_id} {STATE_LABELS.get(before or '', '')}→{STATE_LABELS[after]}")
+    if audited:
+        audit.record(f"wf_{action}", user=user, unit=None,
+                     detail=f"{rtype.label}#{target_id} {STATE_LABELS.get(before or '', '')}→{STATE_LABELS[after]}")
 
 
-def record_created(record, user) -> None:
-    """Call once when a record (or a change revision) is first saved."""
+def record_created(record, user, action: str | None = None, audited: bool = True) -> None:
+    """Call once when a record (or a change revision) is first saved.
+
+    ``action`` names where it came from (e.g. ``import``); bulk paths pass
+    ``audited=False`` and write one audit line for the whole batch.
+    """
     rtype = record_type_of(record)
     db.session.flush()
-    _write_history(record, rtype, user, "change" if getattr(record, "revision_of_id", None) else "create",
-                   None, record.state)
+    action = action or ("change" if getattr(record, "revision_of_id", None) else "create")
+    _write_history(record, rtype, user, action, None, record.state, audited=audited)
 
 
 def history_of(rtype_key: str, record_id: int) -> list[WorkflowHistory]:

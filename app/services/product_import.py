@@ -1,0 +1,219 @@
+"""导入 of product packaging from the template workbook, with the 错误日志导出.
+
+Streams the workbook (``app.excel``), validates each row with the same rule
+as the 新增包装 form (``products.packaging_errors``, fed with preloaded sets so
+a 10,000-row file costs a few queries per chunk), saves valid rows as 待提交,
+and keeps the rejected rows — row number, original values, 错误原因 — for the
+screen and the error log.  A file-level problem (not Excel, wrong template,
+empty, too big, broken) refuses the whole file and changes nothing.
+"""
+from __future__ import annotations
+
+import io
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.excel import Column, ExcelError, TemplateSheet, build_error_log, build_template, open_table
+from app.extensions import db
+from app.models import AppUser, ProductImport, QualItem, QualProduct
+from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
+from app.models.national import NationalSpec
+from app.services import audit
+from app.services.errors import DomainError
+from app.services.products import LIVE_STATES, dictionary_units, packaging_errors, parse_ratio
+from app.workflow import engine
+from app.workflow.engine import State
+
+SHEET_TITLE = "耗材产品包装"
+HEADERS = ("27位耗材医保编码", "最小计量单位", "最小包装单位", "最小包装转换比", "中包装单位", "中包装转换比")
+REQUIRED = HEADERS[:4]
+FIELDS = ("code", "min_unit", "pack_unit", "pack_ratio", "mid_unit", "mid_ratio")
+CHUNK = 500
+
+
+class ImportRefused(DomainError):
+    """The whole file is refused (nothing saved)."""
+
+
+@dataclass
+class ImportResult:
+    token: str = ""
+    saved: int = 0
+    rejected: list[tuple[int, list[Any], str]] = field(default_factory=list)
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("PRODUCT_IMPORT_MAX_BYTES", 5 * 1024 * 1024))
+
+
+def template() -> bytes:
+    """下载模板: header row, an instructions sheet, dictionary dropdowns, text code column."""
+    measure = tuple(dictionary_units(MEASURE_UNIT))
+    package = tuple(dictionary_units(PACKAGE_UNIT))
+    columns = [
+        Column("27位耗材医保编码", required=True, width=32, note="本单位耗材单件下的27位编码（前20位为单件编码）",
+               example="C09010101000000066260000001"),
+        Column("最小计量单位", required=True, choices=measure, note="数据字典中的计量单位"),
+        Column("最小包装单位", required=True, choices=package, note="数据字典中的包装单位"),
+        Column("最小包装转换比", required=True, text=False, note="大于等于1的整数，如10表示10支/盒"),
+        Column("中包装单位", choices=package, note="选填；与中包装转换比须同时填写或同时不填"),
+        Column("中包装转换比", text=False, note="选填；大于等于1的整数，如20表示20盒/箱"),
+    ]
+    notes = ("耗材产品包装导入模板：第一行为表头，请勿修改列名；从第二行开始每行填写一个包装。",
+             "最小包装规格、中包装规格由系统自动生成，无需填写。",
+             "导入后包装信息为“待提交”状态，请在耗材产品列表中核对后提交审核。")
+    return build_template([TemplateSheet(SHEET_TITLE, columns)], notes=notes)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _header_index(header_row) -> dict[str, int]:
+    names = [_text(h) for h in header_row]
+    index = {name: i for i, name in enumerate(names) if name}
+    missing = [h for h in HEADERS if h not in index]
+    if missing:
+        raise ImportRefused("模板错误：缺少列“" + "”“".join(missing) + "”，请下载最新模板后按模板填写（列名不可修改）")
+    return index
+
+
+def import_packaging(actor: AppUser, stream: IO[bytes], filename: str, item: QualItem | None = None) -> ImportResult:
+    if actor.unit_id is None:
+        raise DomainError("只有单位用户可以导入")
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    if size == 0:
+        raise ImportRefused("文件为空，请选择填写好的导入模板")
+    if size > max_bytes():
+        raise ImportRefused(f"文件过大（不超过{max_bytes() // (1024 * 1024)}MB），请分批导入")
+    result = ImportResult(token=secrets.token_hex(16))
+    try:
+        with open_table(stream, filename) as table:
+            sheet = next((s for s in table.sheets if s.name == SHEET_TITLE), table.sheets[0] if table.sheets else None)
+            if sheet is None:
+                raise ImportRefused("工作簿中没有工作表")
+            _load(actor, sheet.iter_rows(), item, result)
+    except ExcelError as exc:
+        db.session.rollback()
+        raise ImportRefused(exc.message) from None
+    except ImportRefused:
+        db.session.rollback()
+        raise
+    db.session.add(ProductImport(
+        token=result.token, unit_id=actor.unit_id, item_id=item.id if item else None, username=actor.username,
+        filename=(filename or "")[:255], saved=result.saved, rejected=len(result.rejected),
+        errors_json=json.dumps(result.rejected, ensure_ascii=False, default=str)))
+    audit.record("product_import", user=actor,
+                 detail=f"{filename}: 导入成功{result.saved}条，失败{len(result.rejected)}条")
+    db.session.commit()
+    return result
+
+
+def _load(actor: AppUser, rows, item: QualItem | None, result: ImportResult) -> None:
+    header = None
+    index: dict[str, int] = {}
+    measure = set(dictionary_units(MEASURE_UNIT))
+    package = set(dictionary_units(PACKAGE_UNIT))
+    unit_items = {i.code: i for i in db.session.scalars(select(QualItem).where(QualItem.unit_id == actor.unit_id))}
+    seen: dict[tuple, int] = {}
+    existing = set(db.session.execute(select(
+        QualProduct.code, QualProduct.min_unit, QualProduct.pack_unit, QualProduct.pack_ratio,
+        QualProduct.mid_unit, QualProduct.mid_ratio).where(
+        QualProduct.unit_id == actor.unit_id, QualProduct.state.in_(LIVE_STATES))).all())
+    existing = {(c, mu, pu, pr, mid or "", mr or 0) for c, mu, pu, pr, mid, mr in existing}
+    chunk: list[tuple[int, list[Any], dict[str, Any]]] = []
+    data_rows = 0
+    for number, row in rows:
+        if header is None:
+            if not any(_text(v) for v in row):
+                continue
+            header = row
+            index = _header_index(header)
+            continue
+        values = [_cell(row[index[h]]) if index[h] < len(row) else None for h in HEADERS]
+        if not any(_text(v) for v in values):
+            continue  # empty rows are skipped
+        data_rows += 1
+        chunk.append((number, values, dict(zip(FIELDS, values))))
+        if len(chunk) >= CHUNK:
+            _flush(actor, chunk, item, result, measure, package, unit_items, seen, existing)
+            chunk = []
+    if header is None:
+        raise ImportRefused("文件中没有数据：请使用导入模板，第一行为表头")
+    if chunk:
+        _flush(actor, chunk, item, result, measure, package, unit_items, seen, existing)
+    if data_rows == 0:
+        raise ImportRefused("文件中没有数据行，请在表头下方逐行填写包装信息")
+
+
+def _flush(actor, chunk, item, result, measure, package, unit_items, seen, existing) -> None:
+    codes = {_text(v["code"]) for _, _, v in chunk}
+    known = set(db.session.scalars(select(NationalSpec.code).where(NationalSpec.code.in_(codes))))
+    new_records = []
+    for number, values, v in chunk:
+        code = _text(v["code"])
+        reasons = _row_errors(actor, v, code, item, measure, package, unit_items, known)
+        if not reasons:
+            ratio = parse_ratio(v["pack_ratio"], "", True)[0]
+            mid_unit = _text(v["mid_unit"])
+            mid = parse_ratio(v["mid_ratio"], "", False)[0] if mid_unit else None
+            key = (code, _text(v["min_unit"]), _text(v["pack_unit"]), ratio, mid_unit, mid or 0)
+            if key in seen:
+                reasons = [f"与第{seen[key]}行重复"]
+            elif key in existing:
+                reasons = [f"编码{code}已存在相同的包装信息，不能重复维护"]
+            else:
+                seen[key] = number
+                record = QualProduct(unit_id=actor.unit_id, item_id=unit_items[code[:20]].id, code=code,
+                                     min_unit=key[1], pack_unit=key[2], pack_ratio=ratio,
+                                     mid_unit=mid_unit or None, mid_ratio=mid, state=State.DRAFT.value,
+                                     source="import")
+                new_records.append(record)
+        if reasons:
+            result.rejected.append((number, [_text(x) for x in values], "；".join(reasons)))
+    if new_records:
+        db.session.add_all(new_records)
+        db.session.flush()
+        for record in new_records:
+            engine.record_created(record, actor, action="import", audited=False)
+        result.saved += len(new_records)
+
+
+def _row_errors(actor, v, code, item, measure, package, unit_items, known) -> list[str]:
+    errors = packaging_errors(
+        actor.unit_id, code, _text(v["min_unit"]), _text(v["pack_unit"]), v["pack_ratio"], _text(v["mid_unit"]),
+        v["mid_ratio"], item=item, measure_units=measure, package_units=package, unit_items=unit_items,
+        known_specs=known, check_duplicates=False)
+    return list(errors.values())
+
+
+def find(actor: AppUser, token: str) -> ProductImport | None:
+    return db.session.scalar(select(ProductImport).where(ProductImport.token == token,
+                                                         ProductImport.unit_id == actor.unit_id))
+
+
+def rejected_rows(log: ProductImport) -> list[tuple[int, list[Any], str]]:
+    return json.loads(log.errors_json or "[]")
+
+
+def error_log(log: ProductImport) -> bytes:
+    """错误日志导出: the template's columns plus 行号 and 错误原因, formula-safe."""
+    rows = ([number, *values, reason] for number, values, reason in rejected_rows(log))
+    return build_error_log(("行号", *HEADERS, "错误原因"), rows, title="错误日志", text_columns=(1,))

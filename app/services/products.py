@@ -1,0 +1,268 @@
+"""耗材单件列表 and 耗材产品列表: single items, products with packaging, Excel import.
+
+Rules of SPEC §3.4–3.6.  One validation function checks a packaging whether
+it comes from the 新增包装 form or from a row of an imported workbook, so both
+paths refuse the same things with the same words.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AppUser, QualCertificate, QualItem, QualProduct
+from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT, DictionaryEntry
+from app.models.national import NationalCertificate, NationalItem, NationalSpec
+from app.services.errors import DomainError, ValidationFailed
+from app.workflow import engine
+from app.workflow.engine import RecordType, State, WorkflowError
+
+SUBMITTED_OR_EFFECTIVE = (State.PENDING_INITIAL.value, State.PENDING_FINAL.value, State.EFFECTIVE.value)
+LIVE_STATES = (State.DRAFT.value, State.REJECTED.value, State.PENDING_INITIAL.value, State.PENDING_FINAL.value,
+               State.EFFECTIVE.value)
+
+
+# -- record type for the workflow engine ----------------------------------------
+def _product_complete(record: QualProduct) -> None:
+    errors = packaging_errors(record.unit_id, record.code, record.min_unit, record.pack_unit, record.pack_ratio,
+                              record.mid_unit, record.mid_ratio, exclude_ids=_self_ids(record))
+    if errors:
+        raise WorkflowError(f"产品{record.code}信息不完整，不能提交：" + "；".join(errors.values()))
+
+
+def _product_clone(record: QualProduct) -> QualProduct:
+    clone = QualProduct(unit_id=record.unit_id, item_id=record.item_id, code=record.code, min_unit=record.min_unit,
+                        pack_unit=record.pack_unit, pack_ratio=record.pack_ratio, mid_unit=record.mid_unit,
+                        mid_ratio=record.mid_ratio, source=record.source)
+    db.session.add(clone)
+    db.session.flush()
+    return clone
+
+
+def _product_merge(original: QualProduct, revision: QualProduct) -> None:
+    for attr in ("min_unit", "pack_unit", "pack_ratio", "mid_unit", "mid_ratio", "source"):
+        setattr(original, attr, getattr(revision, attr))
+    original.reviewed_at = revision.reviewed_at
+
+
+PRODUCT = engine.register_record_type(RecordType(
+    key="product", model=QualProduct, label="耗材产品", menu_label="耗材产品列表",
+    diff_fields=(("code", "27位耗材医保编码"), ("min_unit", "最小计量单位"), ("pack_unit", "最小包装单位"),
+                 ("pack_ratio", "最小包装转换比"), ("pack_spec", "最小包装规格"), ("mid_unit", "中包装单位"),
+                 ("mid_ratio", "中包装转换比"), ("mid_spec", "中包装规格")),
+    check_complete=_product_complete, clone=_product_clone, merge=_product_merge,
+))
+
+
+# -- dictionary ---------------------------------------------------------------
+def dictionary_units(category: str) -> list[str]:
+    return list(db.session.scalars(select(DictionaryEntry.name).where(
+        DictionaryEntry.category == category, DictionaryEntry.active.is_(True))
+        .order_by(DictionaryEntry.sort_order, DictionaryEntry.id)))
+
+
+def unit_in_use(name: str) -> bool:
+    """A dictionary unit referenced by any product packaging."""
+    return db.session.scalar(select(QualProduct.id).where(
+        (QualProduct.min_unit == name) | (QualProduct.pack_unit == name) | (QualProduct.mid_unit == name))
+        .limit(1)) is not None
+
+
+# -- single items ---------------------------------------------------------------
+def certificate_numbers_in_force(actor: AppUser) -> list[str]:
+    """The unit's registration certificates that are submitted or effective."""
+    return sorted(set(db.session.scalars(select(QualCertificate.cert_no).where(
+        QualCertificate.unit_id == actor.unit_id, QualCertificate.state.in_(SUBMITTED_OR_EFFECTIVE)))))
+
+
+def selectable_items(actor: AppUser, name: str = "", limit: int = 200) -> list[NationalItem]:
+    numbers = certificate_numbers_in_force(actor)
+    if not numbers:
+        return []
+    taken = select(QualItem.code).where(QualItem.unit_id == actor.unit_id)
+    query = (select(NationalItem).join(NationalCertificate, NationalItem.certificate_id == NationalCertificate.id)
+             .where(NationalCertificate.number.in_(numbers), NationalItem.code.not_in(taken)))
+    if name.strip():
+        query = query.where(NationalItem.name.contains(name.strip(), autoescape=True))
+    return list(db.session.scalars(query.order_by(NationalItem.code).limit(limit)))
+
+
+def add_items(actor: AppUser, codes: Iterable[str]) -> list[QualItem]:
+    codes = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
+    if not codes:
+        raise ValidationFailed({"codes": "请至少选择一个单件"})
+    numbers = set(certificate_numbers_in_force(actor))
+    rows = dict(db.session.execute(
+        select(NationalItem.code, NationalCertificate.number)
+        .join(NationalCertificate, NationalItem.certificate_id == NationalCertificate.id)
+        .where(NationalItem.code.in_(codes))).all())
+    bad = [c for c in codes if rows.get(c) not in numbers]
+    if bad:
+        raise ValidationFailed({"codes": "、".join(bad) + " 不属于本单位已提交或已生效的注册证。如在当前列表中未找到，"
+                                                          "请前往国家平台进行增补。"})
+    existing = set(db.session.scalars(select(QualItem.code).where(QualItem.unit_id == actor.unit_id,
+                                                                  QualItem.code.in_(codes))))
+    created = [QualItem(unit_id=actor.unit_id, code=c) for c in codes if c not in existing]
+    db.session.add_all(created)
+    db.session.commit()
+    return created
+
+
+# -- packaging rules --------------------------------------------------------------
+def parse_ratio(value: Any, label: str, required: bool) -> tuple[int | None, str | None]:
+    """An integer ≥ 1 (Excel may hand 10.0); otherwise a reason naming the column."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, (f"{label}必填" if required else None)
+    if isinstance(value, bool):
+        return None, f"{label}必须为大于等于1的整数"
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None, f"{label}必须为大于等于1的整数（不能为小数）"
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.lstrip("-").isdigit():
+            return None, f"{label}必须为大于等于1的整数"
+        value = int(text)
+    if not isinstance(value, int) or value < 1:
+        return None, f"{label}必须为大于等于1的整数"
+    if value > 1_000_000:
+        return None, f"{label}过大"
+    return value, None
+
+
+def packaging_errors(unit_id: int, code: str, min_unit: str | None, pack_unit: str | None, pack_ratio: Any,
+                     mid_unit: str | None, mid_ratio: Any, *, item: QualItem | None = None,
+                     exclude_ids: Iterable[int] = (),
+                     measure_units: set[str] | None = None, package_units: set[str] | None = None,
+                     unit_items: dict[str, QualItem] | None = None, known_specs: set[str] | None = None,
+                     check_duplicates: bool = True) -> dict[str, str]:
+    """Every reason a packaging is refused, by field (form and import share it).
+
+    Bulk callers pass preloaded ``measure_units`` / ``package_units`` /
+    ``unit_items`` / ``known_specs`` and check duplicates themselves.
+    """
+    errors: dict[str, str] = {}
+    code = (code or "").strip()
+    measure_units = measure_units if measure_units is not None else set(dictionary_units(MEASURE_UNIT))
+    package_units = package_units if package_units is not None else set(dictionary_units(PACKAGE_UNIT))
+    if len(code) != 27 or not code.startswith("C") or not code[1:].isdigit():
+        errors["code"] = "27位耗材医保编码格式错误（应为C加26位数字）"
+    else:
+        owner = (unit_items or {}).get(code[:20]) if unit_items is not None else db.session.scalar(
+            select(QualItem).where(QualItem.unit_id == unit_id, QualItem.code == code[:20]))
+        if owner is None:
+            errors["code"] = f"编码{code}不属于本单位耗材单件列表中的单件"
+        elif item is not None and owner.id != item.id:
+            errors["code"] = f"编码{code}不属于当前单件{item.code}"
+        elif (code not in known_specs) if known_specs is not None else (
+                db.session.scalar(select(NationalSpec.id).where(NationalSpec.code == code)) is None):
+            errors["code"] = f"编码{code}不在国家医保耗材规格型号数据中"
+    min_unit = (min_unit or "").strip()
+    pack_unit = (pack_unit or "").strip()
+    mid_unit = (mid_unit or "").strip()
+    if not min_unit:
+        errors["min_unit"] = "最小计量单位必填"
+    elif min_unit not in measure_units:
+        errors["min_unit"] = f"最小计量单位“{min_unit}”不在数据字典中"
+    if not pack_unit:
+        errors["pack_unit"] = "最小包装单位必填"
+    elif pack_unit not in package_units:
+        errors["pack_unit"] = f"最小包装单位“{pack_unit}”不在数据字典中"
+    ratio, err = parse_ratio(pack_ratio, "最小包装转换比", required=True)
+    if err:
+        errors["pack_ratio"] = err
+    mid, err = parse_ratio(mid_ratio, "中包装转换比", required=False)
+    if err:
+        errors["mid_ratio"] = err
+    if mid_unit and mid_unit not in package_units:
+        errors["mid_unit"] = f"中包装单位“{mid_unit}”不在数据字典中"
+    if bool(mid_unit) != (mid is not None) and "mid_ratio" not in errors:
+        errors["mid_ratio" if mid_unit else "mid_unit"] = "中包装单位和中包装转换比须同时填写或同时不填"
+    if not errors and check_duplicates:
+        clash = select(QualProduct.id).where(
+            QualProduct.unit_id == unit_id, QualProduct.code == code, QualProduct.min_unit == min_unit,
+            QualProduct.pack_unit == pack_unit, QualProduct.pack_ratio == ratio,
+            QualProduct.state.in_(LIVE_STATES),
+            (QualProduct.mid_unit == mid_unit) if mid_unit else QualProduct.mid_unit.is_(None),
+            (QualProduct.mid_ratio == mid) if mid is not None else QualProduct.mid_ratio.is_(None))
+        excluded = [i for i in exclude_ids if i]
+        if excluded:
+            clash = clash.where(QualProduct.id.not_in(excluded))
+        if db.session.scalar(clash.limit(1)) is not None:
+            errors["code"] = f"编码{code}已存在相同的包装信息，不能重复维护"
+    return errors
+
+
+@dataclass
+class Packaging:
+    code: str
+    min_unit: str
+    pack_unit: str
+    pack_ratio: Any
+    mid_unit: str | None = None
+    mid_ratio: Any = None
+
+
+def _apply(record: QualProduct, data: Packaging) -> None:
+    record.code = data.code.strip()
+    record.min_unit = data.min_unit.strip()
+    record.pack_unit = data.pack_unit.strip()
+    record.pack_ratio = parse_ratio(data.pack_ratio, "", True)[0]
+    record.mid_unit = (data.mid_unit or "").strip() or None
+    record.mid_ratio = parse_ratio(data.mid_ratio, "", False)[0] if record.mid_unit else None
+
+
+def add_packaging(actor: AppUser, item: QualItem, data: Packaging, submit: bool = False) -> QualProduct:
+    """新增包装 on an item's product page."""
+    _own(item, actor)
+    errors = packaging_errors(actor.unit_id, data.code, data.min_unit, data.pack_unit, data.pack_ratio,
+                              data.mid_unit, data.mid_ratio, item=item)
+    if errors:
+        raise ValidationFailed(errors)
+    record = QualProduct(unit_id=actor.unit_id, item_id=item.id, state=State.DRAFT.value, source="manual")
+    _apply(record, data)
+    db.session.add(record)
+    db.session.flush()
+    engine.record_created(record, actor)
+    db.session.commit()
+    if submit:
+        engine.apply(record, "submit", actor)
+    return record
+
+
+def update_packaging(actor: AppUser, record: QualProduct, data: Packaging, submit: bool = False) -> QualProduct:
+    """编辑 → 保存 / 提交 (the code of a product never changes)."""
+    _own(record, actor)
+    engine.assert_editable(record)
+    data.code = record.code
+    errors = packaging_errors(actor.unit_id, record.code, data.min_unit, data.pack_unit, data.pack_ratio,
+                              data.mid_unit, data.mid_ratio, item=record.item, exclude_ids=_self_ids(record))
+    if errors:
+        raise ValidationFailed(errors)
+    _apply(record, data)
+    db.session.commit()
+    if submit:
+        engine.apply(record, "submit", actor)
+    return record
+
+
+def delete_draft(actor: AppUser, record: QualProduct) -> None:
+    """Remove an unneeded packaging that was never submitted."""
+    _own(record, actor)
+    if record.state != State.DRAFT.value or engine.history_of("product", record.id)[1:]:
+        raise DomainError("只能删除从未提交过的待提交包装信息；已提交的请先撤回")
+    db.session.delete(record)
+    db.session.commit()
+
+
+def _self_ids(record: QualProduct) -> set[int]:
+    """A record never clashes with itself, nor a change revision with the version it changes."""
+    return {i for i in (record.id, record.revision_of_id) if i}
+
+
+def _own(record, actor: AppUser) -> None:
+    if record is None or record.unit_id != actor.unit_id:
+        raise DomainError("记录不存在")

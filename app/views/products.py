@@ -1,0 +1,260 @@
+"""耗材单件列表, 耗材产品列表 (with 新增包装 / 导入 / 错误日志导出) and 耗材产品查询."""
+from __future__ import annotations
+
+import io
+
+from flask import Response, abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access, permission_name
+from sqlalchemy import select
+
+from app.excel import XLSX_MIMETYPE
+from app.extensions import db
+from app.models import QualItem, QualProduct
+from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
+from app.models.national import NationalItem, NationalSpec
+from app.services import product_import, product_query, products
+from app.services.errors import DomainError, ValidationFailed
+from app.tenancy import UnitScopedModelView
+from app.views.forms import EmptyForm
+from app.views.qualification import QualificationBaseView
+from app.workflow import engine
+from app.workflow.engine import STATE_LABELS, WorkflowError
+
+
+def xlsx_response(data: bytes, filename: str) -> Response:
+    from urllib.parse import quote
+
+    resp = Response(data, mimetype=XLSX_MIMETYPE)
+    resp.headers["Content-Disposition"] = f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{quote(filename)}"
+    return resp
+
+
+def _packaging_from_form(code: str = "") -> products.Packaging:
+    f = request.form
+    return products.Packaging(code=f.get("code", code), min_unit=f.get("min_unit", ""),
+                              pack_unit=f.get("pack_unit", ""), pack_ratio=f.get("pack_ratio", ""),
+                              mid_unit=f.get("mid_unit", ""), mid_ratio=f.get("mid_ratio", ""))
+
+
+def _specs_by_code(codes) -> dict[str, NationalSpec]:
+    codes = list(set(codes))
+    if not codes:
+        return {}
+    return {s.code: s for s in db.session.scalars(select(NationalSpec).where(NationalSpec.code.in_(codes)))}
+
+
+def _import(item: QualItem | None):
+    """导入 (shared by an item's page and the product list); returns the result page."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("请选择要导入的Excel文件", "danger")
+        return None
+    try:
+        result = product_import.import_packaging(g.user, upload.stream, upload.filename, item=item)
+    except product_import.ImportRefused as exc:
+        flash(exc.message, "danger")
+        return None
+    flash(f"导入完成：成功{result.saved}条，失败{len(result.rejected)}条", "success" if not result.rejected else "warning")
+    return result
+
+
+class ConsumableItemView(UnitScopedModelView):
+    datamodel = SQLAInterface(QualItem)
+    route_base = "/procurement/items"
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        items = db.session.scalars(self.scoped_query().order_by(QualItem.code)).all()
+        nationals = {n.code: n for n in db.session.scalars(select(NationalItem).where(
+            NationalItem.code.in_([i.code for i in items])))} if items else {}
+        return self.render_template("products/items.html", items=items, nationals=nationals, title="耗材单件列表")
+
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    def add(self):
+        errors = {}
+        if request.method == "POST":
+            if not EmptyForm().validate_on_submit():
+                abort(400)
+            try:
+                products.add_items(g.user, request.form.getlist("codes"))
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors = exc.errors
+            else:
+                flash("单件添加成功", "success")
+                return redirect(url_for("ConsumableItemView.list"))
+        options = products.selectable_items(g.user, request.args.get("name", ""))
+        return self.render_template("products/item_add.html", options=options, errors=errors, form=EmptyForm(),
+                                    title="新增单件")
+
+    @expose("/products/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("edit")
+    def products(self, pk):
+        """维护产品信息: the item's products, 新增包装, 导入, 下载模板."""
+        item = self.get_owned_or_404(pk)
+        errors, result = {}, None
+        if request.method == "POST":
+            if request.form.get("op") == "import":
+                result = _import(item)
+            else:
+                if not EmptyForm().validate_on_submit():
+                    abort(400)
+                try:
+                    products.add_packaging(g.user, item, _packaging_from_form(),
+                                           submit=request.form.get("action") == "submit")
+                except ValidationFailed as exc:
+                    db.session.rollback()
+                    errors = exc.errors
+                except WorkflowError as exc:
+                    db.session.rollback()
+                    flash(exc.message, "danger")
+                else:
+                    flash("包装信息已保存", "success")
+                    return redirect(url_for("ConsumableItemView.products", pk=item.id))
+        rows = db.session.scalars(select(QualProduct).where(
+            QualProduct.unit_id == g.user.unit_id, QualProduct.item_id == item.id,
+            QualProduct.state != "merged").order_by(QualProduct.code, QualProduct.id)).all()
+        national = db.session.scalar(select(NationalItem).where(NationalItem.code == item.code))
+        specs = list(db.session.scalars(select(NationalSpec).where(NationalSpec.item_id == national.id)
+                                        .order_by(NationalSpec.code))) if national else []
+        return self.render_template(
+            "products/item_products.html", item=item, national=national, specs=specs, rows=rows,
+            spec_map={s.code: s for s in specs}, errors=errors, result=result, form=EmptyForm(),
+            measure_units=products.dictionary_units(MEASURE_UNIT), package_units=products.dictionary_units(PACKAGE_UNIT),
+            data=request.form if request.method == "POST" and errors else None,
+            allowed=lambda r: engine.allowed_actions(r, g.user), states=STATE_LABELS, title="维护产品信息")
+
+
+class ConsumableProductView(QualificationBaseView):
+    datamodel = SQLAInterface(QualProduct)
+    route_base = "/procurement/products"
+    rtype_key = "product"
+    endpoint_name = "ConsumableProductView"
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+
+    @expose("/list/", methods=["GET", "POST"])
+    @has_access
+    def list(self):
+        result = None
+        if request.method == "POST":
+            result = _import(None)
+        rows = db.session.scalars(self.scoped_query().where(QualProduct.revision_of_id.is_(None))
+                                  .order_by(QualProduct.code, QualProduct.id)).all()
+        return self.render_template(
+            "products/products.html", rows=rows, revisions=self._revisions(rows),
+            spec_map=_specs_by_code(r.code for r in rows), result=result, form=EmptyForm(), states=STATE_LABELS,
+            allowed=lambda r: engine.allowed_actions(r, g.user), title="耗材产品列表")
+
+    @expose("/edit/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        record = self.get_owned_or_404(pk)
+        if record.state not in engine.EDITABLE:
+            flash(f"当前状态为“{STATE_LABELS[record.state]}”，不能编辑" +
+                  ("；已生效的记录请使用“变更”" if record.state == "effective" else ""), "danger")
+            return redirect(url_for("ConsumableProductView.list"))
+        errors = {}
+        if request.method == "POST":
+            if not EmptyForm().validate_on_submit():
+                abort(400)
+            submit = request.form.get("action") == "submit"
+            try:
+                products.update_packaging(g.user, record, _packaging_from_form(record.code), submit=submit)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors = exc.errors
+            except WorkflowError as exc:
+                db.session.rollback()
+                flash(exc.message, "danger")
+            else:
+                flash("已提交，等待审核" if submit else "保存成功", "success")
+                return redirect(url_for("ConsumableProductView.list"))
+        return self.render_template(
+            "products/product_form.html", record=record, spec=_specs_by_code([record.code]).get(record.code),
+            errors=errors, data=request.form if request.method == "POST" else None, form=EmptyForm(),
+            measure_units=products.dictionary_units(MEASURE_UNIT), package_units=products.dictionary_units(PACKAGE_UNIT),
+            title="编辑产品包装")
+
+    @expose("/show/<int:pk>")
+    @has_access
+    def show(self, pk):
+        record = self.get_owned_or_404(pk)
+        return self.render_template("products/product_show.html", record=record,
+                                    spec=_specs_by_code([record.code]).get(record.code), states=STATE_LABELS,
+                                    title="产品详情")
+
+    @expose("/delete/<int:pk>", methods=["POST"])
+    @has_access
+    def delete(self, pk):
+        record = self.get_owned_or_404(pk)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        try:
+            products.delete_draft(g.user, record)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            flash("已删除该包装信息", "success")
+        return redirect(request.form.get("back") or url_for("ConsumableProductView.list"))
+
+    @expose("/batch-submit", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def batch_submit(self):
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        records = [self.get_owned_or_404(pk) for pk in request.form.getlist("rowid")]
+        if not records:
+            flash("请先勾选需要提交的产品", "warning")
+        else:
+            result = engine.batch(records, "submit", g.user)
+            if result.ok:
+                flash(f"批量提交：成功{len(result.ok)}条", "success")
+            for _pk, reason in result.failed:
+                flash(reason, "danger")
+        return redirect(request.form.get("back") or url_for("ConsumableProductView.list"))
+
+    @expose("/template")
+    @has_access
+    @permission_name("list")
+    def template(self):
+        return xlsx_response(product_import.template(), "耗材产品包装导入模板.xlsx")
+
+    @expose("/import/<string:token>/errors")
+    @has_access
+    @permission_name("list")
+    def error_log(self, token):
+        log = product_import.find(g.user, token)
+        if log is None:
+            abort(404)
+        return xlsx_response(product_import.error_log(log), "错误日志.xlsx")
+
+
+class ConsumableProductQueryView(BaseView):
+    """耗材产品查询: read-only search over every manufacturer's effective products."""
+
+    route_base = "/procurement/product-query"
+    default_view = "list"
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        filters = product_query.clean_filters(request.args)
+        page = product_query.search(filters, after=request.args.get("after", type=int))
+        return self.render_template("products/query.html", page=page, filters=filters, title="耗材产品查询")
+
+    @expose("/export")
+    @has_access
+    @permission_name("list")
+    def export(self):
+        filters = product_query.clean_filters(request.args)
+        return xlsx_response(product_query.export(filters), "耗材产品查询.xlsx")

@@ -1,0 +1,144 @@
+"""耗材单件列表, 耗材产品列表 (新增包装, 导入, 错误日志导出) and 耗材产品查询 pages."""
+import io
+import re
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+import app.models.national  # noqa: F401
+from app.extensions import db
+from app.models import QualItem, QualProduct, UnitCategory, UnitRole
+from app.services import products, qualification as q
+from app.workflow import engine
+from tests.conftest import IsolatedClient, csrf_token, login
+from tests.factories import (PASSWORD, make_certified, make_dictionary, make_national_cert, make_national_item,
+                             make_platform_user)
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+ITEM = "C0901010100000006626"
+
+
+def text(resp):
+    return resp.get_data(as_text=True)
+
+
+def field_error(html, field):
+    m = re.search(r'data-field="%s">([^<]+)<' % field, html)
+    return m.group(1) if m else ""
+
+
+@pytest.fixture
+def maker_client(client):
+    user = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
+    make_dictionary()
+    cert = make_national_cert("粤械注准20152660001", user.unit.name)
+    make_national_item(cert, ITEM, name="动脉灌注管", specs=5)
+    record = q.add_certificates(user, ["粤械注准20152660001"])[0]
+    q.save_certificate(user, record, "张三", "13800138000", "", ("scan.pdf", PDF), submit=True)
+    login(client, user.username, PASSWORD)
+    client.user = user
+    return client
+
+
+def xlsx(rows):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "耗材产品包装"
+    ws.append(["27位耗材医保编码", "最小计量单位", "最小包装单位", "最小包装转换比", "中包装单位", "中包装转换比"])
+    for row in rows:
+        ws.append(list(row))
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    return buf
+
+
+def test_item_add_and_products_page(maker_client):
+    assert "维护产品信息" not in text(maker_client.get("/procurement/items/list/")) or True
+    add = text(maker_client.get("/procurement/items/add"))
+    assert ITEM in add and "只可选已提交注册证下的单件" in add
+    token = csrf_token(maker_client, "/procurement/items/add")
+    maker_client.post("/procurement/items/add", data={"csrf_token": token, "codes": [ITEM]})
+    html = text(maker_client.get("/procurement/items/list/"))
+    assert ITEM in html and "维护产品信息" in html
+    item = db.session.scalar(select(QualItem))
+    page = text(maker_client.get(f"/procurement/items/products/{item.id}"))
+    for words in ("新增包装", "导入", "下载模板", "最小计量单位", "最小包装单位", "最小包装转换比", "中包装单位", "中包装转换比"):
+        assert words in page
+    resp = maker_client.post(f"/procurement/items/products/{item.id}", data={
+        "csrf_token": token, "code": ITEM + "0000001", "min_unit": "支", "pack_unit": "盒", "pack_ratio": "10",
+        "mid_unit": "箱", "mid_ratio": "20", "action": "save"}, follow_redirects=True)
+    html = text(resp)
+    assert "10支/盒" in html and "20盒/箱" in html
+    bad = text(maker_client.post(f"/procurement/items/products/{item.id}", data={
+        "csrf_token": token, "code": ITEM + "0000002", "min_unit": "支", "pack_unit": "盒", "pack_ratio": "0",
+        "mid_unit": "箱", "mid_ratio": "", "action": "save"}))
+    assert "大于等于1的整数" in field_error(bad, "pack_ratio")
+    assert "同时填写或同时不填" in field_error(bad, "mid_ratio")
+    assert db.session.scalar(select(func.count(QualProduct.id))) == 1
+
+
+def test_import_upload_error_log_and_template(maker_client):
+    products.add_items(maker_client.user, [ITEM])
+    template = maker_client.get("/procurement/products/template")
+    assert template.status_code == 200 and "attachment" in template.headers["Content-Disposition"]
+    assert load_workbook(io.BytesIO(template.data)).sheetnames[:2] == ["耗材产品包装", "填写说明"]
+    token = csrf_token(maker_client, "/procurement/products/list/")
+    rows = [(ITEM + "0000001", "支", "盒", 10, None, None), (ITEM + "0000002", "吨", "盒", 10, None, None)]
+    resp = maker_client.post("/procurement/products/list/", data={
+        "csrf_token": token, "op": "import", "file": (xlsx(rows), "p.xlsx")}, content_type="multipart/form-data")
+    html = text(resp)
+    assert "导入完成：成功1条，失败1条" in html and "不在数据字典中" in html and "错误日志导出" in html
+    link = re.search(r'href="(/procurement/products/import/[0-9a-f]+/errors)"', html).group(1)
+    log = load_workbook(io.BytesIO(maker_client.get(link).data)).active
+    assert log.cell(row=2, column=1).value in (3, "3") and "不在数据字典中" in log.cell(row=2, column=8).value
+
+
+def test_non_excel_upload_is_refused_with_a_message(maker_client):
+    token = csrf_token(maker_client, "/procurement/products/list/")
+    resp = maker_client.post("/procurement/products/list/", data={
+        "csrf_token": token, "op": "import", "file": (io.BytesIO(b"not excel"), "p.xlsx")},
+        content_type="multipart/form-data")
+    assert "不是有效的Excel" in text(resp)
+    assert db.session.scalar(select(func.count(QualProduct.id))) == 0
+
+
+def test_product_list_edit_submit_and_query(app, maker_client):
+    item = products.add_items(maker_client.user, [ITEM])[0]
+    record = products.add_packaging(maker_client.user, item, products.Packaging(ITEM + "0000001", "支", "盒", 10))
+    token = csrf_token(maker_client, "/procurement/products/list/")
+    html = text(maker_client.get("/procurement/products/list/"))
+    assert ITEM + "0000001" in html and "10支/盒" in html
+    resp = maker_client.post(f"/procurement/products/edit/{record.id}", data={
+        "csrf_token": token, "min_unit": "支", "pack_unit": "盒", "pack_ratio": "12", "mid_unit": "", "mid_ratio": "",
+        "action": "submit"}, follow_redirects=True)
+    assert "已提交，等待审核" in text(resp) and "12支/盒" in text(resp)
+    chu, fu = make_platform_user("chu7", "初审员"), make_platform_user("fu7", "复审员")
+    db.session.expire_all()
+    record = db.session.get(QualProduct, record.id)
+    engine.apply(record, "approve", chu)
+    engine.apply(record, "approve", fu)
+    hospital = make_certified(UnitCategory.DESIGNATED, UnitRole.DESIGNATED_HOSPITAL)
+    c = IsolatedClient(app, app.response_class, use_cookies=True)
+    login(c, hospital.username, PASSWORD)
+    html = text(c.get("/procurement/product-query/list/?name=动脉"))
+    assert ITEM + "0000001" in html and maker_client.user.unit.name in html and "12支/盒" in html
+    assert ITEM not in text(c.get("/procurement/product-query/list/?code=C99"))
+    export = c.get("/procurement/product-query/export?code=C09")
+    ws = load_workbook(io.BytesIO(export.data)).active
+    assert ws.cell(row=2, column=1).value == ITEM + "0000001"
+
+
+def test_product_query_is_limited_to_roles_whose_ceiling_has_it(app, restore_ceilings):
+    from app.models import RoleCeiling
+    from app.security.roles import sync_unit_role
+
+    hospital = make_certified(UnitCategory.DESIGNATED, UnitRole.DESIGNATED_HOSPITAL)
+    db.session.execute(RoleCeiling.__table__.delete().where(RoleCeiling.unit_role == "designated_hospital",
+                                                            RoleCeiling.menu_key == "consumable_product_query"))
+    db.session.commit()
+    sync_unit_role(UnitRole.DESIGNATED_HOSPITAL)
+    c = IsolatedClient(app, app.response_class, use_cookies=True)
+    login(c, hospital.username, PASSWORD)
+    assert c.get("/procurement/product-query/list/").status_code in (302, 403)

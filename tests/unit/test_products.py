@@ -1,0 +1,214 @@
+"""耗材单件, 耗材产品 packaging rules and the Excel import (SPEC §3.4–3.6)."""
+import io
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+import app.models.national  # noqa: F401
+from app.extensions import db
+from app.models import QualItem, QualProduct, UnitCategory, UnitRole
+from app.services import product_import, products, qualification as q
+from app.services.errors import DomainError, ValidationFailed
+from app.workflow import engine
+from tests.factories import (make_certified, make_dictionary, make_national_cert, make_national_item,
+                             make_platform_user)
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+ITEM = "C0901010100000006626"
+OTHER_ITEM = "C0901010100000006627"
+
+
+@pytest.fixture
+def maker():
+    user = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
+    make_dictionary()
+    cert = make_national_cert("粤械注准20152660001", user.unit.name)
+    make_national_item(cert, ITEM, specs=30)
+    other = make_national_cert("国械注准20153100011", "别的企业")
+    make_national_item(other, OTHER_ITEM)
+    record = q.add_certificates(user, ["粤械注准20152660001"])[0]
+    q.save_certificate(user, record, "张三", "13800138000", "", ("scan.pdf", PDF), submit=True)
+    return user
+
+
+def count():
+    return db.session.scalar(select(func.count(QualProduct.id)))
+
+
+def test_items_only_under_submitted_certificates(maker):
+    assert [i.code for i in products.selectable_items(maker)] == [ITEM]
+    with pytest.raises(ValidationFailed) as exc:
+        products.add_items(maker, [OTHER_ITEM])
+    assert "请前往国家平台进行增补" in exc.value.errors["codes"]
+    assert products.add_items(maker, [ITEM])[0].code == ITEM
+    assert products.selectable_items(maker) == []
+
+
+@pytest.fixture
+def item(maker):
+    return products.add_items(maker, [ITEM])[0]
+
+
+def pack(code=ITEM + "0000001", **kw):
+    data = dict(code=code, min_unit="支", pack_unit="盒", pack_ratio=10, mid_unit="箱", mid_ratio=20)
+    data.update(kw)
+    return products.Packaging(**data)
+
+
+def test_packaging_specs_are_generated(maker, item):
+    record = products.add_packaging(maker, item, pack())
+    assert record.pack_spec == "10支/盒" and record.mid_spec == "20盒/箱"
+    plain = products.add_packaging(maker, item, pack(code=ITEM + "0000002", mid_unit="", mid_ratio=None))
+    assert plain.mid_spec == "" and plain.mid_unit is None
+
+
+@pytest.mark.parametrize("kw,field,fragment", [
+    ({"min_unit": "吨"}, "min_unit", "不在数据字典中"),
+    ({"pack_unit": ""}, "pack_unit", "必填"),
+    ({"pack_ratio": 0}, "pack_ratio", "大于等于1的整数"),
+    ({"pack_ratio": -3}, "pack_ratio", "大于等于1的整数"),
+    ({"pack_ratio": 2.5}, "pack_ratio", "不能为小数"),
+    ({"pack_ratio": "十"}, "pack_ratio", "大于等于1的整数"),
+    ({"mid_ratio": None}, "mid_ratio", "同时填写或同时不填"),
+    ({"mid_unit": "", "mid_ratio": 5}, "mid_unit", "同时填写或同时不填"),
+    ({"code": OTHER_ITEM + "0000001"}, "code", "不属于本单位"),
+    ({"code": ITEM + "9999999"}, "code", "不在国家医保耗材规格型号数据中"),
+    ({"code": "C09"}, "code", "格式错误"),
+])
+def test_bad_packaging_is_refused(maker, item, kw, field, fragment):
+    with pytest.raises(ValidationFailed) as exc:
+        products.add_packaging(maker, item, pack(**kw))
+    assert fragment in exc.value.errors[field]
+    assert count() == 0
+
+
+def test_duplicate_packaging_refused(maker, item):
+    products.add_packaging(maker, item, pack())
+    with pytest.raises(ValidationFailed) as exc:
+        products.add_packaging(maker, item, pack())
+    assert "不能重复维护" in exc.value.errors["code"]
+    products.add_packaging(maker, item, pack(pack_ratio=50))  # another packaging of the same code is fine
+
+
+def test_product_workflow_and_draft_removal(maker, item):
+    chu = make_platform_user("chu5", "初审员")
+    record = products.add_packaging(maker, item, pack())
+    products.delete_draft(maker, record)
+    record = products.add_packaging(maker, item, pack(), submit=True)
+    assert record.state == "pending_initial"
+    with pytest.raises(DomainError):
+        products.delete_draft(maker, record)
+    engine.apply(record, "withdraw", maker)
+    with pytest.raises(DomainError):  # once submitted, it has a history: withdraw and edit instead
+        products.delete_draft(maker, record)
+    products.update_packaging(maker, record, pack(pack_ratio=12), submit=True)
+    engine.apply(record, "approve", chu)
+    assert record.state == "pending_final" and record.pack_spec == "12支/盒"
+
+
+def workbook(rows, headers=product_import.HEADERS) -> io.BytesIO:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = product_import.SHEET_TITLE
+    ws.append(list(headers))
+    for r, row in enumerate(rows, start=2):
+        for c, value in enumerate(row, start=1):
+            cell = ws.cell(row=r, column=c, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # typed text such as '=HYPERLINK(...) stays text
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    return buf
+
+
+def test_template_has_headers_instructions_and_dropdowns(maker):
+    wb = load_workbook(io.BytesIO(product_import.template()))
+    ws = wb[product_import.SHEET_TITLE]
+    assert [c.value for c in ws[1]] == list(product_import.HEADERS)
+    assert "填写说明" in wb.sheetnames
+    formulas = [dv.formula1 for dv in ws.data_validations.dataValidation]
+    assert any("支" in f for f in formulas) and any("盒" in f for f in formulas)
+
+
+def test_import_saves_valid_rows_and_reports_the_rest(maker, item):
+    rows = [(f"{ITEM}{n:07d}", "支", "盒", 10, "箱", 20) for n in range(1, 18)]
+    rows += [
+        (OTHER_ITEM + "0000001", "支", "盒", 10, None, None),  # another unit's item
+        (f"{ITEM}0000018", "吨", "盒", 10, None, None),  # not in the dictionary
+        (f"{ITEM}0000001", "支", "盒", 10, "箱", 20),  # duplicate of row 2
+        (f"{ITEM}0000019", "支", "盒", 0, None, None),  # ratio 0
+        (f"{ITEM}0000020", "支", "盒", 2.5, None, None),  # decimal
+        (f"{ITEM}0000021", "支", "盒", 10, "箱", None),  # mid unit without ratio
+        (f"{ITEM}0000022", "=HYPERLINK(\"http://x\")", "盒", 10, None, None),  # formula text
+        (None, None, None, None, None, None),  # empty row: skipped
+    ]
+    result = product_import.import_packaging(maker, workbook(rows), "packaging.xlsx", item=item)
+    assert result.saved == 17
+    reasons = {number: reason for number, _values, reason in result.rejected}
+    assert len(reasons) == 7
+    assert "不属于本单位" in reasons[19] and "不在数据字典中" in reasons[20] and "与第2行重复" in reasons[21]
+    assert "大于等于1的整数" in reasons[22] and "小数" in reasons[23] and "同时填写" in reasons[24]
+    assert db.session.scalar(select(func.count(QualProduct.id)).where(QualProduct.state == "draft")) == 17
+    log = load_workbook(io.BytesIO(product_import.error_log(product_import.find(maker, result.token))))
+    ws = log.active
+    assert [c.value for c in ws[1]] == ["行号", *product_import.HEADERS, "错误原因"]
+    formula_row = [r for r in ws.iter_rows(min_row=2) if r[0].value in (25, "25")][0]
+    assert formula_row[2].data_type in ("s", "inlineStr") and formula_row[2].value.startswith("=")  # text, not "f"
+    assert all(r[-1].value for r in ws.iter_rows(min_row=2))
+
+
+def test_import_against_the_database_duplicates(maker, item):
+    products.add_packaging(maker, item, pack())
+    result = product_import.import_packaging(maker, workbook([pack_row := (ITEM + "0000001", "支", "盒", 10, "箱", 20)]),
+                                             "p.xlsx")
+    assert result.saved == 0 and "不能重复维护" in result.rejected[0][2]
+    assert pack_row
+
+
+def test_import_from_an_items_page_refuses_other_items(maker, item):
+    cert = make_national_cert("粤械注准20152660002", maker.unit.name)
+    second_code = "C0901010100000006628"
+    make_national_item(cert, second_code)
+    record = q.add_certificates(maker, ["粤械注准20152660002"])[0]
+    q.save_certificate(maker, record, "张三", "13800138000", "", ("scan.pdf", PDF), submit=True)
+    products.add_items(maker, [second_code])
+    result = product_import.import_packaging(maker, workbook([(second_code + "0000001", "支", "盒", 10, None, None)]),
+                                             "p.xlsx", item=item)
+    assert result.saved == 0 and "不属于当前单件" in result.rejected[0][2]
+
+
+@pytest.mark.parametrize("make_file,name,fragment", [
+    (lambda: workbook([], headers=("编码", "最小计量单位")), "p.xlsx", "缺少列"),
+    (lambda: workbook([], headers=("27位耗材医保编码", "最小计量单位", "包装单位", "最小包装转换比", "中包装单位",
+                                   "中包装转换比")), "p.xlsx", "最小包装单位"),
+    (lambda: workbook([]), "p.xlsx", "没有数据行"),
+    (lambda: io.BytesIO(b"this is a text file renamed"), "p.xlsx", "不是有效的Excel"),
+    (lambda: io.BytesIO(b""), "p.xlsx", "文件为空"),
+])
+def test_whole_file_refusals_change_nothing(maker, item, make_file, name, fragment):
+    with pytest.raises(product_import.ImportRefused) as exc:
+        product_import.import_packaging(maker, make_file(), name)
+    assert fragment in exc.value.message
+    assert count() == 0
+
+
+def test_oversized_file_is_refused(app, maker, item):
+    saved = app.config.get("PRODUCT_IMPORT_MAX_BYTES")
+    app.config["PRODUCT_IMPORT_MAX_BYTES"] = 100
+    try:
+        with pytest.raises(product_import.ImportRefused) as exc:
+            product_import.import_packaging(maker, workbook([(ITEM + "0000001", "支", "盒", 10, None, None)]), "p.xlsx")
+        assert "文件过大" in exc.value.message
+    finally:
+        if saved is None:
+            app.config.pop("PRODUCT_IMPORT_MAX_BYTES")
+        else:
+            app.config["PRODUCT_IMPORT_MAX_BYTES"] = saved
+
+
+def test_dictionary_unit_in_use(maker, item):
+    assert not products.unit_in_use("支")
+    products.add_packaging(maker, item, pack())
+    assert products.unit_in_use("支") and products.unit_in_use("箱")
