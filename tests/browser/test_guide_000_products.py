@@ -1,0 +1,121 @@
+"""Guide 000 section 2.2.3 (维护耗材产品信息) walked as written, through review to 耗材产品查询."""
+from openpyxl import load_workbook
+from playwright.sync_api import expect
+
+import app.models.national  # noqa: F401
+from app.models import UnitCategory, UnitRole
+from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
+from app.services import qualification as q
+from tests.factories import (PASSWORD, make_certified, make_dictionary, make_national_cert, make_national_item,
+                             make_platform_user)
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+ITEM = "C0901010100000006626"
+
+
+def login(page, base, account):
+    page.goto(base + "/logout/")
+    page.goto(base + "/login/")
+    page.get_by_label("账号/手机号").fill(account)
+    page.get_by_label("密码", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def open_menu(page, base, label):
+    page.goto(base + "/")
+    page.get_by_role("link", name="进入单位网厅").click()
+    page.locator(".hall-tiles").get_by_role("link", name="招采企业服务").click()
+    page.get_by_role("link", name="立即查看").click()
+    page.get_by_role("link", name=label).click()
+
+
+def approve_all(page, base, account, queue):
+    login(page, base, account)
+    page.get_by_role("link", name="审核管理").click()
+    page.get_by_role("link", name=queue).click()
+    expect(page.get_by_role("heading", name=f"耗材产品 · {queue[2:]}")).to_be_visible()
+    boxes = page.locator("#queue input[name=rowid]")
+    expect(boxes).to_have_count(18)
+    for i in range(boxes.count()):
+        boxes.nth(i).check()
+    page.get_by_role("button", name="批量审核通过").click()
+    expect(page.get_by_text("批量审核通过：成功18条")).to_be_visible()
+
+
+def test_guide_000_section_2_2_3(page, live_server, tmp_path):
+    maker = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
+    make_dictionary()
+    cert = make_national_cert("粤械注准20152660001", maker.unit.name, product_name="动脉灌注管")
+    make_national_item(cert, ITEM, name="动脉灌注管", specs=25)
+    record = q.add_certificates(maker, ["粤械注准20152660001"])[0]
+    q.save_certificate(maker, record, "张三", "13800138000", "", ("scan.pdf", PDF), submit=True)  # 已提交注册证
+    make_platform_user("chushen7", REVIEWER_INITIAL)
+    make_platform_user("fushen7", REVIEWER_FINAL)
+    hospital = make_certified(UnitCategory.DESIGNATED, UnitRole.DESIGNATED_HOSPITAL)
+
+    login(page, live_server, maker.username)
+    # 【耗材单件列表】→ 新增 → 选择需要的单件信息 → 确定
+    open_menu(page, live_server, "耗材单件列表")
+    page.get_by_role("link", name="新增").click()
+    page.get_by_label(ITEM).check()
+    page.get_by_role("button", name="确定").click()
+    expect(page.locator("#items")).to_contain_text(ITEM)
+    # 【维护产品信息】→ 新增包装
+    page.locator("#items tr", has_text=ITEM).get_by_role("link", name="维护产品信息").click()
+    page.get_by_label("规格型号（27位耗材医保编码）").select_option(ITEM + "0000001")
+    page.get_by_label("最小计量单位").select_option("支")
+    page.get_by_label("最小包装单位").select_option("盒")
+    page.get_by_label("最小包装转换比").fill("10")
+    page.get_by_label("中包装单位").select_option("箱")
+    page.get_by_label("中包装转换比").fill("20")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("#products")).to_contain_text("10支/盒")
+    expect(page.locator("#products")).to_contain_text("20盒/箱")
+    # 下载模板, fill 20 rows of which 3 are wrong, 导入
+    with page.expect_download() as info:
+        page.get_by_role("link", name="下载模板").click()
+    template = tmp_path / "template.xlsx"
+    info.value.save_as(template)
+    wb = load_workbook(template)
+    ws = wb["耗材产品包装"]
+    for n in range(2, 19):  # 17 good rows
+        ws.append([f"{ITEM}{n:07d}", "支", "盒", 10, "箱", 20])
+    ws.append([f"{ITEM}0000019", "吨", "盒", 10, None, None])  # unit not in the dictionary
+    ws.append([f"{ITEM}0000020", "支", "盒", 0, None, None])  # ratio 0
+    ws.append([f"{ITEM}0000021", "支", "盒", 10, "箱", None])  # mid unit without ratio
+    filled = tmp_path / "filled.xlsx"
+    wb.save(filled)
+    page.get_by_label("选择Excel文件").set_input_files(str(filled))
+    page.get_by_role("button", name="导入").click()
+    expect(page.locator("#import-saved")).to_have_text("17")
+    expect(page.locator("#import-rejected")).to_have_text("3")
+    # 错误日志导出
+    with page.expect_download() as info:
+        page.get_by_role("link", name="错误日志导出").click()
+    log_path = tmp_path / "errors.xlsx"
+    info.value.save_as(log_path)
+    log = load_workbook(log_path).active
+    headers = [c.value for c in log[1]]
+    assert headers[0] == "行号" and headers[-1] == "错误原因"
+    reasons = [row[-1].value for row in log.iter_rows(min_row=2)]
+    assert len(reasons) == 3
+    assert "不在数据字典中" in reasons[0] and "大于等于1的整数" in reasons[1] and "同时填写" in reasons[2]
+    # 提交 (批量提交) from 耗材产品列表
+    page.goto(live_server + "/procurement/")
+    page.get_by_role("link", name="耗材产品列表").click()
+    boxes = page.locator("#products input[name=rowid]")
+    expect(boxes).to_have_count(18)
+    for i in range(boxes.count()):
+        boxes.nth(i).check()
+    page.get_by_role("button", name="批量提交").click()
+    expect(page.get_by_text("批量提交：成功18条")).to_be_visible()
+    # reviewers approve
+    approve_all(page, live_server, "chushen7", "产品待初审")
+    approve_all(page, live_server, "fushen7", "产品待复审")
+    # a designated hospital finds them under 耗材产品查询
+    login(page, live_server, hospital.username)
+    open_menu(page, live_server, "耗材产品查询")
+    page.get_by_placeholder("单件名称").fill("动脉灌注管")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("#query-results tbody tr")).to_have_count(18)
+    expect(page.locator("#query-results")).to_contain_text(maker.unit.name)
