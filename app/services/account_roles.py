@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AccountRole, AccountRoleMenu, AppUser, UserKind
 from app.security.roles import grant_operator_roles, sync_account_role, unit_ceiling
+from app.i18n import N_
 from app.services import audit
 from app.services.errors import DomainError, ValidationFailed
 
@@ -19,21 +20,21 @@ def _validate(actor: AppUser, name: str, menu_keys: list[str], role: AccountRole
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if not name:
-        errors["name"] = "请输入角色名称"
+        errors["name"] = N_("请输入角色名称")
     elif len(name) > 50:
-        errors["name"] = "角色名称不超过50个字"
+        errors["name"] = N_("角色名称不超过50个字")
     else:
         clash = select(AccountRole.id).where(AccountRole.unit_id == actor.unit_id, AccountRole.name == name)
         if role is not None:
             clash = clash.where(AccountRole.id != role.id)
         if db.session.scalar(clash) is not None:
-            errors["name"] = "本单位已存在同名角色"
+            errors["name"] = N_("本单位已存在同名角色")
     allowed = set(unit_ceiling(actor.unit))
     keys = list(dict.fromkeys(menu_keys or []))
     if not keys:
-        errors["menu_keys"] = "请至少勾选一个菜单权限"
+        errors["menu_keys"] = N_("请至少勾选一个菜单权限")
     elif not set(keys) <= allowed:
-        errors["menu_keys"] = "所选菜单超出本单位权限范围"
+        errors["menu_keys"] = N_("所选菜单超出本单位权限范围")
     return errors
 
 

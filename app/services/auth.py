@@ -10,11 +10,12 @@ from werkzeug.security import check_password_hash
 from app.extensions import db
 from app.models import AppUser, UserKind
 from app.models.mixins import utcnow
+from app.i18n import N_
 from app.services import audit, validators as v
 from app.services.errors import DomainError, ValidationFailed
 from app.services.registration import hash_password
 
-INVALID_LOGIN = "账号或密码错误"
+INVALID_LOGIN = N_("账号或密码错误")
 
 
 def find_login_user(identifier: str) -> AppUser | None:

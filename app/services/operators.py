@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AppUser, Unit, UserKind
+from app.i18n import N_
 from app.services import audit, sms, validators as v
 from app.services.errors import DomainError, ValidationFailed
 from app.services.registration import hash_password
@@ -34,16 +35,16 @@ def validate(name: str, id_number: str, phone: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if not name:
-        errors["name"] = "请输入经办人姓名"
+        errors["name"] = N_("请输入经办人姓名")
     elif len(name) > 50:
-        errors["name"] = "姓名过长"
+        errors["name"] = N_("姓名过长")
     if err := v.id_number_error(id_number):
         errors["id_number"] = err
     phone = (phone or "").strip()
     if err := v.phone_error(phone):
         errors["phone"] = err
     elif phone_taken(phone):
-        errors["phone"] = "该手机号码已被使用（手机号码为经办人登录账号，全平台唯一）"
+        errors["phone"] = N_("该手机号码已被使用（手机号码为经办人登录账号，全平台唯一）")
     return errors
 
 

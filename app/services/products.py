@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import AppUser, QualCertificate, QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT, DictionaryEntry
 from app.models.national import NationalCertificate, NationalItem, NationalSpec
+from app.i18n import N_
 from app.services.errors import DomainError, ValidationFailed
 from app.workflow import engine
 from app.workflow.engine import RecordType, State, WorkflowError
@@ -149,7 +150,7 @@ def packaging_errors(unit_id: int, code: str, min_unit: str | None, pack_unit: s
     measure_units = measure_units if measure_units is not None else set(dictionary_units(MEASURE_UNIT))
     package_units = package_units if package_units is not None else set(dictionary_units(PACKAGE_UNIT))
     if len(code) != 27 or not code.startswith("C") or not code[1:].isdigit():
-        errors["code"] = "27位耗材医保编码格式错误（应为C加26位数字）"
+        errors["code"] = N_("27位耗材医保编码格式错误（应为C加26位数字）")
     else:
         owner = (unit_items or {}).get(code[:20]) if unit_items is not None else db.session.scalar(
             select(QualItem).where(QualItem.unit_id == unit_id, QualItem.code == code[:20]))
@@ -164,11 +165,11 @@ def packaging_errors(unit_id: int, code: str, min_unit: str | None, pack_unit: s
     pack_unit = (pack_unit or "").strip()
     mid_unit = (mid_unit or "").strip()
     if not min_unit:
-        errors["min_unit"] = "最小计量单位必填"
+        errors["min_unit"] = N_("最小计量单位必填")
     elif min_unit not in measure_units:
         errors["min_unit"] = f"最小计量单位“{min_unit}”不在数据字典中"
     if not pack_unit:
-        errors["pack_unit"] = "最小包装单位必填"
+        errors["pack_unit"] = N_("最小包装单位必填")
     elif pack_unit not in package_units:
         errors["pack_unit"] = f"最小包装单位“{pack_unit}”不在数据字典中"
     ratio, err = parse_ratio(pack_ratio, "最小包装转换比", required=True)

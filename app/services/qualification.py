@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (ENTRUSTMENT_KINDS, AppUser, Attachment, Entrustment, EntrustmentCertificate,
                         QualCertificate)
+from app.i18n import N_
 from app.services import attachments, national_refs, validators as v
 from app.services.errors import DomainError, ValidationFailed
 from app.workflow import engine
@@ -118,22 +119,22 @@ def entrustment_errors(kind, principal, valid_from, valid_to, cert_nos, slots: s
                        for_submit: bool = False) -> dict[str, str]:
     errors: dict[str, str] = {}
     if kind not in ENTRUSTMENT_KINDS:
-        errors["kind"] = "请选择委托授权类型"
+        errors["kind"] = N_("请选择委托授权类型")
     if not (principal or "").strip():
-        errors["principal_name"] = "请填写委托方（境外注册人）名称"
+        errors["principal_name"] = N_("请填写委托方（境外注册人）名称")
     if not valid_from:
-        errors["valid_from"] = "请填写有效期开始日期"
+        errors["valid_from"] = N_("请填写有效期开始日期")
     if not valid_to:
-        errors["valid_to"] = "请填写有效期结束日期"
+        errors["valid_to"] = N_("请填写有效期结束日期")
     elif valid_from and valid_to < valid_from:
-        errors["valid_to"] = "有效期结束日期不能早于开始日期"
+        errors["valid_to"] = N_("有效期结束日期不能早于开始日期")
     if kind == "agent":
         if "letter_en" not in slots:
-            errors["letter_en"] = "境外代理须上传代理授权书（英文）"
+            errors["letter_en"] = N_("境外代理须上传代理授权书（英文）")
         if "letter_zh" not in slots:
-            errors["letter_zh"] = "境外代理须上传代理授权书（中文翻译件）；若无中文翻译件，可上传同一份授权书"
+            errors["letter_zh"] = N_("境外代理须上传代理授权书（中文翻译件）；若无中文翻译件，可上传同一份授权书")
     elif kind == "contract" and "proof" not in slots:
-        errors["proof"] = "请上传委托生产证明材料"
+        errors["proof"] = N_("请上传委托生产证明材料")
     problems = []
     for no in cert_nos:
         cert = national_refs.certificate(no)
@@ -144,7 +145,7 @@ def entrustment_errors(kind, principal, valid_from, valid_to, cert_nos, slots: s
     if problems:
         errors["certificates"] = "；".join(problems)
     elif for_submit and not cert_nos:
-        errors["certificates"] = "请点击关联注册证，至少选择一个注册证"
+        errors["certificates"] = N_("请点击关联注册证，至少选择一个注册证")
     return errors
 
 
@@ -256,11 +257,11 @@ PHONE_OR_LANDLINE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 def certificate_errors(contact_name, contact_phone, slots: set[str]) -> dict[str, str]:
     errors = {}
     if not (contact_name or "").strip():
-        errors["contact_name"] = "请填写联系人"
+        errors["contact_name"] = N_("请填写联系人")
     if not PHONE_OR_LANDLINE.match((contact_phone or "").strip()):
-        errors["contact_phone"] = "联系电话应为11位手机号码或带区号的固定电话"
+        errors["contact_phone"] = N_("联系电话应为11位手机号码或带区号的固定电话")
     if "scan" not in slots:
-        errors["scan"] = "请上传注册证扫描件"
+        errors["scan"] = N_("请上传注册证扫描件")
     return errors
 
 
@@ -317,9 +318,9 @@ def save_certificate(actor: AppUser, record: QualCertificate, contact_name: str,
         errors.update({k: e for k, e in certificate_errors(contact_name, contact_phone, slots).items()
                        if k not in errors})
     elif (contact_phone or "").strip() and not PHONE_OR_LANDLINE.match(contact_phone.strip()):
-        errors["contact_phone"] = "联系电话应为11位手机号码或带区号的固定电话"
+        errors["contact_phone"] = N_("联系电话应为11位手机号码或带区号的固定电话")
     if len((remark or "")) > 500:
-        errors["remark"] = "备注不超过500字"
+        errors["remark"] = N_("备注不超过500字")
     if errors:
         db.session.rollback()
         raise ValidationFailed(errors)

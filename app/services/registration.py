@@ -9,6 +9,7 @@ from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models import AppUser, Unit, UnitCategory, UserKind
+from app.i18n import N_
 from app.services import audit, validators as v
 from app.services.errors import ValidationFailed
 
@@ -46,27 +47,27 @@ def validate(reg: Registration) -> dict[str, str]:
     errors: dict[str, str] = {}
     categories = {c.value for c in UnitCategory}
     if reg.category not in categories:
-        errors["category"] = "请选择注册类别"
+        errors["category"] = N_("请选择注册类别")
     if err := v.account_error(reg.username):
         errors["username"] = err
     elif username_taken(reg.username):
-        errors["username"] = "该账号已被注册（账号不区分大小写）"
+        errors["username"] = N_("该账号已被注册（账号不区分大小写）")
     if err := v.password_error(reg.password):
         errors["password"] = err
     elif err := v.confirm_error(reg.password, reg.confirm_password):
         errors["confirm_password"] = err
     if not reg.unit_name.strip():
-        errors["unit_name"] = "请输入单位名称（与营业执照或国家医保平台保持一致）"
+        errors["unit_name"] = N_("请输入单位名称（与营业执照或国家医保平台保持一致）")
     elif len(reg.unit_name.strip()) > 200:
-        errors["unit_name"] = "单位名称过长"
+        errors["unit_name"] = N_("单位名称过长")
     code = v.normalize_credit_code(reg.credit_code)
     if reg.category in categories:
         if err := v.credit_code_error(reg.category, code):
             errors["credit_code"] = err
         elif credit_code_taken(code):
-            errors["credit_code"] = "该信用代码已注册，请勿重复注册"
+            errors["credit_code"] = N_("该信用代码已注册，请勿重复注册")
     if not reg.contact_name.strip():
-        errors["contact_name"] = "请输入经办人姓名"
+        errors["contact_name"] = N_("请输入经办人姓名")
     if err := v.id_number_error(reg.contact_id_number):
         errors["contact_id_number"] = err
     if err := v.phone_error(reg.contact_phone):

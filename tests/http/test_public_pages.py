@@ -146,3 +146,11 @@ def test_english_is_selectable(client):
     assert "Unit login" in html or "Unit Login" in html
     client.get("/lang/zh")
     assert "单位登录" in text(client.get("/"))
+
+
+def test_field_errors_follow_the_language(client):
+    client.get("/lang/en")
+    token = csrf_token(client, "/register/unit")
+    html = text(client.post("/register/unit", data=form_data(token, contact_phone="12345")))
+    assert "The mobile number has 11 digits" in field_error(html, "contact_phone")
+    client.get("/lang/zh")

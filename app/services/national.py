@@ -1,0 +1,272 @@
+"""Searching the national code data: lookups, picker searches, keyset pages.
+
+Every list over national data pages by *keyset* on its natural key (注册备案号
+or code): a page is ``WHERE key > :after ORDER BY key LIMIT n+1``, so the
+millionth row costs what the first does, and no page ever runs ``COUNT(*)``
+(FAB's OFFSET paging reads and counts every row before the page).  The extra
+row tells whether a next page exists.  Filters are chosen to be served by the
+indexes declared on the models: code prefixes become index range scans
+(``code >= 'C0101' AND code < 'C0102'``, correct under any collation), the
+reference columns are indexed foreign keys, and the free-text filters (名称,
+注册人) scan at most the 100,000-row certificate or single-item tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+from urllib.parse import urlencode
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models.national import (ORIGIN_DOMESTIC, ORIGIN_IMPORTED, NationalCertificate, NationalItem,
+                                 NationalSpec)
+
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+CODE_PREFIX = re.compile(r"^C\d{0,26}$")
+
+CERTIFICATE_FILTERS = ("number", "product_name", "registrant", "origin", "validity")
+ITEM_FILTERS = ("code", "name", "enterprise", "certificate")
+SPEC_FILTERS = ("code", "item", "name", "text", "certificate")
+VALIDITY_CHOICES = {"valid": "有效期内", "expired": "已过期"}
+
+
+# -- lookups ------------------------------------------------------------------
+def certificate(number: str) -> NationalCertificate | None:
+    number = (number or "").strip()
+    if not number:
+        return None
+    return db.session.scalar(select(NationalCertificate).where(NationalCertificate.number == number))
+
+
+def certificates(numbers: Sequence[str]) -> dict[str, NationalCertificate]:
+    wanted = sorted({n.strip() for n in numbers if n and n.strip()})
+    if not wanted:
+        return {}
+    rows = db.session.scalars(select(NationalCertificate).where(NationalCertificate.number.in_(wanted)))
+    return {c.number: c for c in rows}
+
+
+def is_imported(cert: NationalCertificate) -> bool:
+    return cert.origin == ORIGIN_IMPORTED
+
+
+def numbers_registered_to(registrant: str) -> list[str]:
+    """Certificates whose 注册人名称 is exactly this name (the unit-name match of SPEC §1.1)."""
+    name = (registrant or "").strip()
+    if not name:
+        return []
+    return list(db.session.scalars(select(NationalCertificate.number)
+                                   .where(NationalCertificate.registrant == name)
+                                   .order_by(NationalCertificate.number)))
+
+
+def item(code: str) -> NationalItem | None:
+    code = (code or "").strip().upper()
+    return db.session.scalar(select(NationalItem).options(joinedload(NationalItem.certificate))
+                             .where(NationalItem.code == code)) if code else None
+
+
+def spec(code: str) -> NationalSpec | None:
+    code = (code or "").strip().upper()
+    return db.session.scalar(select(NationalSpec).where(NationalSpec.code == code)) if code else None
+
+
+# -- filters --------------------------------------------------------------------
+def clean_filters(args: Mapping[str, Any], names: Sequence[str]) -> dict[str, str]:
+    """The non-empty, stripped filters of ``names`` from request args (``valid_only`` = validity=valid)."""
+    out = {}
+    for name in names:
+        value = args.get(name)
+        value = (value or "").strip() if isinstance(value, str) else ""
+        if value:
+            out[name] = value[:100]
+    if "validity" in names and "validity" not in out and (args.get("valid_only") or "").strip():
+        out["validity"] = "valid"
+    if out.get("origin") not in (None, ORIGIN_DOMESTIC, ORIGIN_IMPORTED):
+        out.pop("origin")
+    if out.get("validity") not in (None, *VALIDITY_CHOICES):
+        out.pop("validity")
+    for key in ("code", "item"):
+        if key in out:
+            out[key] = out[key].upper()
+    return out
+
+
+def code_range(column, prefix: str):
+    """``column`` starts with ``prefix`` (C + digits) as an index range.
+
+    The upper bound increments the last digit that is not 9 (C0109 → C011,
+    C099 → C1, C → D), using only characters that every collation orders the
+    same way, unlike ``LIKE 'C0109%'`` which PostgreSQL serves from a b-tree
+    only under the C collation.
+    """
+    digits = prefix[1:].rstrip("9")
+    if not digits:
+        upper = "D"
+    else:
+        upper = "C" + digits[:-1] + str(int(digits[-1]) + 1)
+    return and_(column >= prefix, column < upper)
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def certificate_conditions(filters: Mapping[str, str]) -> list:
+    c = NationalCertificate
+    conds = []
+    if filters.get("number"):
+        conds.append(c.number.contains(filters["number"], autoescape=True))
+    if filters.get("product_name"):
+        conds.append(c.product_name.icontains(filters["product_name"], autoescape=True))
+    if filters.get("registrant"):
+        conds.append(c.registrant.icontains(filters["registrant"], autoescape=True))
+    if filters.get("origin") in (ORIGIN_DOMESTIC, ORIGIN_IMPORTED):
+        conds.append(c.origin == filters["origin"])
+    today = _today()
+    if filters.get("validity") == "valid":
+        conds.append(or_(c.valid_to.is_(None), c.valid_to >= today))
+        conds.append(or_(c.valid_from.is_(None), c.valid_from <= today))
+    elif filters.get("validity") == "expired":
+        conds.append(c.valid_to < today)
+    return conds
+
+
+def item_conditions(filters: Mapping[str, str]) -> list:
+    i = NationalItem
+    conds = []
+    code = filters.get("code", "")
+    if code:
+        conds.append(code_range(i.code, code) if CODE_PREFIX.match(code) else i.code == code)
+    if filters.get("name"):
+        conds.append(i.name.icontains(filters["name"], autoescape=True))
+    if filters.get("enterprise"):
+        conds.append(i.enterprise.icontains(filters["enterprise"], autoescape=True))
+    if filters.get("certificate"):
+        conds.append(i.certificate_id.in_(
+            select(NationalCertificate.id).where(NationalCertificate.number == filters["certificate"])))
+    return conds
+
+
+def spec_conditions(filters: Mapping[str, str]) -> list:
+    s = NationalSpec
+    conds = []
+    code = filters.get("code", "")
+    if code:
+        conds.append(code_range(s.code, code) if CODE_PREFIX.match(code) else s.code == code)
+    if filters.get("item"):
+        # the 20-character prefix is the item: an index range on the spec's own code
+        item_code = filters["item"]
+        conds.append(code_range(s.code, item_code) if CODE_PREFIX.match(item_code) else s.code == item_code)
+    if filters.get("text"):
+        term = filters["text"]
+        conds.append(or_(s.spec.icontains(term, autoescape=True), s.model.icontains(term, autoescape=True)))
+    if filters.get("name"):
+        conds.append(s.item_id.in_(select(NationalItem.id).where(
+            NationalItem.name.icontains(filters["name"], autoescape=True))))
+    if filters.get("certificate"):
+        conds.append(s.item_id.in_(select(NationalItem.id).join(NationalCertificate).where(
+            NationalCertificate.number == filters["certificate"])))
+    return conds
+
+
+# -- keyset pages -------------------------------------------------------------
+@dataclass
+class Page:
+    rows: list
+    filters: dict[str, str]
+    after: str | None = None
+    before: str | None = None
+    next_after: str | None = None
+    prev_before: str | None = None
+    limit: int = PAGE_SIZE
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def query(self, **params) -> str:
+        """Query string of these filters (and the caller's extra args) plus ``params``."""
+        data = {**self.extra, **self.filters, **{k: v for k, v in params.items() if v is not None}}
+        return urlencode(data, doseq=True)
+
+    @property
+    def next_query(self) -> str:
+        return self.query(after=self.next_after)
+
+    @property
+    def prev_query(self) -> str:
+        return self.query(before=self.prev_before)
+
+    @property
+    def first_query(self) -> str:
+        return self.query()
+
+    @property
+    def is_first(self) -> bool:
+        return not self.after and not self.before
+
+
+def keyset_page(stmt, key_column, *, filters: dict[str, str], after: str | None = None,
+                before: str | None = None, limit: int = PAGE_SIZE, extra: dict | None = None) -> Page:
+    """One page of ``stmt`` ordered by the unique ``key_column``, after / before a key."""
+    limit = max(1, min(int(limit or PAGE_SIZE), MAX_PAGE_SIZE))
+    after = (after or "").strip() or None
+    before = (before or "").strip() or None
+    page = Page(rows=[], filters=dict(filters), after=after, before=before, limit=limit, extra=extra or {})
+    if before and not after:
+        rows = list(db.session.scalars(stmt.where(key_column < before).order_by(key_column.desc())
+                                       .limit(limit + 1)).unique())
+        more = len(rows) > limit
+        rows = list(reversed(rows[:limit]))
+        page.rows = rows
+        page.next_after = _key(rows[-1], key_column) if rows else None
+        page.prev_before = _key(rows[0], key_column) if more and rows else None
+        return page
+    if after:
+        stmt = stmt.where(key_column > after)
+    rows = list(db.session.scalars(stmt.order_by(key_column).limit(limit + 1)).unique())
+    page.rows = rows[:limit]
+    if len(rows) > limit:
+        page.next_after = _key(page.rows[-1], key_column)
+    if after and page.rows:
+        page.prev_before = _key(page.rows[0], key_column)
+    return page
+
+
+def _key(row, column) -> str:
+    return getattr(row, column.key)
+
+
+def search_certificates(filters: Mapping[str, str], after: str | None = None, before: str | None = None,
+                        limit: int = PAGE_SIZE, restrict: Sequence | None = None,
+                        extra: dict | None = None) -> Page:
+    """注册证 picker / 注册证查询 / admin list.  ``restrict``: the calling page's own scope
+    (SQL conditions, e.g. only imported certificates for 境外代理)."""
+    filters = clean_filters(filters, CERTIFICATE_FILTERS)
+    stmt = select(NationalCertificate).where(*certificate_conditions(filters), *(restrict or ()))
+    return keyset_page(stmt, NationalCertificate.number, filters=filters, after=after, before=before,
+                       limit=limit, extra=extra)
+
+
+def search_items(filters: Mapping[str, str], after: str | None = None, before: str | None = None,
+                 limit: int = PAGE_SIZE, restrict: Sequence | None = None, extra: dict | None = None) -> Page:
+    filters = clean_filters(filters, ITEM_FILTERS)
+    stmt = (select(NationalItem).options(joinedload(NationalItem.certificate))
+            .where(*item_conditions(filters), *(restrict or ())))
+    return keyset_page(stmt, NationalItem.code, filters=filters, after=after, before=before, limit=limit,
+                       extra=extra)
+
+
+def search_specs(filters: Mapping[str, str], after: str | None = None, before: str | None = None,
+                 limit: int = PAGE_SIZE, restrict: Sequence | None = None, extra: dict | None = None) -> Page:
+    filters = clean_filters(filters, SPEC_FILTERS)
+    stmt = (select(NationalSpec).options(joinedload(NationalSpec.item).joinedload(NationalItem.certificate))
+            .where(*spec_conditions(filters), *(restrict or ())))
+    return keyset_page(stmt, NationalSpec.code, filters=filters, after=after, before=before, limit=limit,
+                       extra=extra)
+
+
+SEARCHES = {"certificates": search_certificates, "items": search_items, "specs": search_specs}
