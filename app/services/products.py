@@ -72,6 +72,11 @@ def unit_in_use(name: str) -> bool:
 
 
 # -- single items ---------------------------------------------------------------
+def certificate_of_item(item_code: str) -> NationalCertificate | None:
+    return db.session.scalar(select(NationalCertificate).join(
+        NationalItem, NationalItem.certificate_id == NationalCertificate.id).where(NationalItem.code == item_code))
+
+
 def certificate_numbers_in_force(actor: AppUser) -> list[str]:
     """The unit's registration certificates that are submitted or effective."""
     return sorted(set(db.session.scalars(select(QualCertificate.cert_no).where(

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import (ENTRUSTMENT_KINDS, AppUser, Attachment, Entrustment, EntrustmentCertificate,
                         QualCertificate)
 from app.i18n import N_
-from app.services import attachments, national_refs, validators as v
+from app.services import attachments, national
 from app.services.errors import DomainError, ValidationFailed
 from app.workflow import engine
 from app.workflow.engine import RecordType, State, WorkflowError
@@ -137,10 +137,10 @@ def entrustment_errors(kind, principal, valid_from, valid_to, cert_nos, slots: s
         errors["proof"] = N_("请上传委托生产证明材料")
     problems = []
     for no in cert_nos:
-        cert = national_refs.certificate(no)
+        cert = national.certificate(no)
         if cert is None:
             problems.append(f"{no}不在国家医保耗材注册证数据中")
-        elif kind == "agent" and not national_refs.is_imported(cert):
+        elif kind == "agent" and not national.is_imported(cert):
             problems.append(f"{no}为境内注册证，境外代理只能关联进口注册证")
     if problems:
         errors["certificates"] = "；".join(problems)
@@ -267,7 +267,7 @@ def certificate_errors(contact_name, contact_phone, slots: set[str]) -> dict[str
 
 def maintainable_cert_numbers(actor: AppUser) -> set[str]:
     """Registrant is the unit (name match), or linked by a submitted / effective entrustment."""
-    own = national_refs.numbers_registered_to(actor.unit.name)
+    own = national.numbers_registered_to(actor.unit.name)
     linked = set(db.session.scalars(
         select(EntrustmentCertificate.cert_no).join(Entrustment)
         .where(Entrustment.unit_id == actor.unit_id, Entrustment.state.in_(SUBMITTED_OR_EFFECTIVE))))

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ENTRUSTMENT_KINDS, Attachment, Entrustment, QualCertificate
-from app.services import national_refs, qualification as q
+from app.models.national import ORIGIN_IMPORTED, NationalCertificate
+from app.services import national, qualification as q
 from app.services.errors import DomainError, ValidationFailed
 from app.tenancy import UnitScopedModelView, current_unit_id
 from app.views.forms import EmptyForm
@@ -165,7 +166,7 @@ class ConsumableEntrustmentView(QualificationBaseView):
         return self.render_template(
             "qualification/entrustment_form.html", record=record, data=data, errors=errors or {},
             kinds=ENTRUSTMENT_KINDS, files=q.files_by_slot(record) if record else {},
-            certs=[national_refs.certificate(n) or n for n in (record.cert_numbers if record else [])],
+            certs=[national.certificate(n) or n for n in (record.cert_numbers if record else [])],
             form=EmptyForm(), title="编辑委托授权" if record else "新增委托授权"), status
 
     def _save(self, record):
@@ -220,7 +221,7 @@ class ConsumableEntrustmentView(QualificationBaseView):
         record = self.get_owned_or_404(pk)
         return self.render_template(
             "qualification/entrustment_show.html", record=record, files=q.files_by_slot(record),
-            certs=[national_refs.certificate(n) or n for n in record.cert_numbers], states=STATE_LABELS,
+            certs=[national.certificate(n) or n for n in record.cert_numbers], states=STATE_LABELS,
             slot_labels=q.SLOT_LABELS, title="委托授权详情")
 
     @expose("/link/<int:pk>", methods=["GET", "POST"])
@@ -245,10 +246,11 @@ class ConsumableEntrustmentView(QualificationBaseView):
             else:
                 flash(f"已关联{len(chosen)}个注册证", "success")
                 return redirect(url_for("ConsumableEntrustmentView.edit", pk=record.id))
-        filters = national_refs.picker_filters(request.args)
-        if record.kind == "agent":
-            filters["origin"] = "imported"
-        page = national_refs.search_certificates(filters, after=request.args.get("after"))
+        agent = record.kind == "agent"  # 境外代理: imported certificates only
+        page = national.search_certificates(
+            request.args, after=request.args.get("after"), before=request.args.get("before"),
+            restrict=[NationalCertificate.origin == ORIGIN_IMPORTED] if agent else None)
+        filters = page.filters
         return self.render_template("qualification/cert_picker.html", record=record, page=page,
                                     filters=filters, form=EmptyForm(), forced_imported=record.kind == "agent",
                                     title="选择注册证")
@@ -265,7 +267,7 @@ class ConsumableCertificateView(QualificationBaseView):
     @has_access
     def list(self):
         roots = self._roots()
-        nationals = {r.cert_no: national_refs.certificate(r.cert_no) for r in roots}
+        nationals = national.certificates([r.cert_no for r in roots])
         return self.render_template("qualification/certificates.html", rows=roots, nationals=nationals,
                                     revisions=self._revisions(roots), form=EmptyForm(), states=STATE_LABELS,
                                     allowed=lambda r: engine.allowed_actions(r, g.user), title="耗材注册证列表")
@@ -289,7 +291,7 @@ class ConsumableCertificateView(QualificationBaseView):
         numbers = sorted(q.maintainable_cert_numbers(g.user))
         taken = set(db.session.scalars(select(QualCertificate.cert_no).where(
             QualCertificate.unit_id == g.user.unit_id, QualCertificate.revision_of_id.is_(None))))
-        options = [national_refs.certificate(n) for n in numbers if n not in taken]
+        options = [national.certificate(n) for n in numbers if n not in taken]
         return self.render_template("qualification/certificate_add.html", options=[o for o in options if o],
                                     errors=errors, form=EmptyForm(), title="新增注册证")
 
@@ -319,7 +321,7 @@ class ConsumableCertificateView(QualificationBaseView):
                 flash("已提交，等待审核" if submit else "保存成功", "success")
                 return redirect(url_for("ConsumableCertificateView.list"))
         return self.render_template("qualification/certificate_form.html", record=record,
-                                    national=national_refs.certificate(record.cert_no),
+                                    national=national.certificate(record.cert_no),
                                     files=q.files_by_slot(record), errors=errors,
                                     data=request.form if request.method == "POST" else None,
                                     form=EmptyForm(), title="编辑注册证")
@@ -329,7 +331,7 @@ class ConsumableCertificateView(QualificationBaseView):
     def show(self, pk):
         record = self.get_owned_or_404(pk)
         return self.render_template("qualification/certificate_show.html", record=record,
-                                    national=national_refs.certificate(record.cert_no),
+                                    national=national.certificate(record.cert_no),
                                     files=q.files_by_slot(record), states=STATE_LABELS,
                                     slot_labels=q.SLOT_LABELS, title="注册证详情")
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Attachment, Unit
-from app.services import attachments, national_refs, products, qualification as q
+from app.services import attachments, national, products, qualification as q
 from app.views.forms import EmptyForm
 from app.views.qualification import _history_rows, send_attachment
 from app.workflow import engine
@@ -65,11 +65,11 @@ class ReviewView(BaseView):
             abort(404)
         original = db.session.get(rtype.model, record.revision_of_id) if record.revision_of_id else None
         if rtype_key == "certificate":
-            nationals = [national_refs.certificate(record.cert_no)]
+            nationals = [national.certificate(record.cert_no)]
         elif rtype_key == "product":
-            nationals = [national_refs.certificate_of_item(record.code[:20])]
+            nationals = [products.certificate_of_item(record.code[:20])]
         else:
-            nationals = [national_refs.certificate(n) or n for n in record.cert_numbers]
+            nationals = [national.certificate(n) or n for n in record.cert_numbers]
         return self.render_template(
             "review/detail.html", record=record, rtype=rtype, rtype_key=rtype_key, original=original,
             files=q.files_of(record), slot_labels=q.SLOT_LABELS, nationals=nationals,
