@@ -1,0 +1,137 @@
+"""National code data (国家医保信息业务编码标准数据库), read-only reference data.
+
+Registration certificates / filings (注册证/备案凭证), single items (单件, the
+20-character code) and spec/models (规格型号, the 27-character code whose first
+20 characters are its single item's code).  The platform imports them
+(``app.services.national_import``); enterprises pick from them.
+
+Every list over these tables pages by keyset on the natural key (number /
+code), so each natural key carries a unique b-tree index; the other indexes
+serve the picker filters (registrant name match, validity, item → certificate,
+spec → item).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask_appbuilder import Model
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.mixins import utcnow
+
+ORIGIN_DOMESTIC = "domestic"
+ORIGIN_IMPORTED = "imported"
+ORIGIN_LABELS = {ORIGIN_DOMESTIC: "境内", ORIGIN_IMPORTED: "进口"}
+MANAGEMENT_CLASSES = ("I", "II", "III")
+
+ITEM_CODE_LENGTH = 20
+SPEC_CODE_LENGTH = 27
+
+
+class NationalCertificate(Model):
+    """注册证/备案凭证."""
+
+    __tablename__ = "national_certificate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(60), nullable=False, unique=True)
+    product_name: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    registrant: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    address: Mapped[Optional[str]] = mapped_column(String(500), nullable=True)
+    management_class: Mapped[str] = mapped_column(String(8), nullable=False)
+    valid_from: Mapped[Optional[dt.date]] = mapped_column(Date, nullable=True)
+    valid_to: Mapped[Optional[dt.date]] = mapped_column(Date, nullable=True, index=True)
+    structure: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    scope: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    origin: Mapped[str] = mapped_column(String(10), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    @property
+    def origin_label(self) -> str:
+        return ORIGIN_LABELS.get(self.origin, self.origin)
+
+    @property
+    def is_imported(self) -> bool:
+        return self.origin == ORIGIN_IMPORTED
+
+    def is_valid_on(self, day: dt.date) -> bool:
+        """Filings (备案) carry no end date and never expire."""
+        if self.valid_from and day < self.valid_from:
+            return False
+        return self.valid_to is None or day <= self.valid_to
+
+    def __repr__(self) -> str:
+        return self.number
+
+
+class NationalItem(Model):
+    """单件: one 20-character code under one certificate."""
+
+    __tablename__ = "national_item"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(ITEM_CODE_LENGTH), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    level1: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
+    level2: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
+    level3: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
+    generic_name: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
+    material: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
+    feature: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    enterprise: Mapped[Optional[str]] = mapped_column(String(255), nullable=True, index=True)
+    certificate_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("national_certificate.id"), nullable=False, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    certificate: Mapped[NationalCertificate] = relationship(NationalCertificate)
+
+    def __repr__(self) -> str:
+        return self.code
+
+
+class NationalSpec(Model):
+    """规格型号: a 27-character code = its single item's code + a 7-digit serial."""
+
+    __tablename__ = "national_spec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(SPEC_CODE_LENGTH), nullable=False, unique=True)
+    item_id: Mapped[int] = mapped_column(Integer, ForeignKey("national_item.id"), nullable=False, index=True)
+    spec: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
+    model: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    item: Mapped[NationalItem] = relationship(NationalItem)
+
+    def __repr__(self) -> str:
+        return self.code
+
+
+class NationalImport(Model):
+    """One run of the national data import: who, which file, the counts, the rejected rows.
+
+    The report is kept in the database (like every file here) so any app server
+    can serve its download; ``token`` names it in URLs.
+    """
+
+    __tablename__ = "national_import"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
+    username: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    source: Mapped[str] = mapped_column(String(10), nullable=False)  # cli | upload
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # done | refused
+    inserted: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    message: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    # JSON: [{"sheet", "row", "key", "reason"}] (the first REPORT_LIMIT rejected rows)
+    errors_json: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
