@@ -1,0 +1,26 @@
+"""Every Excel / CSV read and write of the platform, in one package.
+
+- :mod:`app.excel.reader` streams rows from .xlsx (openpyxl read-only mode) and
+  .csv (UTF-8 or GBK, detected), refusing non-Excel files with a clear reason.
+- :mod:`app.excel.writer` writes cells that can never turn into formulas,
+  import templates (header row, instructions sheet, dropdowns, text-formatted
+  code columns) and error logs (the template's columns plus 错误原因).
+"""
+from app.excel.reader import (  # noqa: F401
+    CorruptFile,
+    ExcelError,
+    NotATable,
+    Sheet,
+    TableFile,
+    detect_csv_encoding,
+    open_table,
+)
+from app.excel.writer import (  # noqa: F401
+    Column,
+    TemplateSheet,
+    build_error_log,
+    build_template,
+    is_formula_like,
+    safe_cell,
+    XLSX_MIMETYPE,
+)

@@ -1,0 +1,202 @@
+"""Streaming reader for .xlsx and .csv uploads.
+
+Nothing here holds a whole file in memory: .xlsx sheets are read through
+openpyxl's read-only mode (rows parsed on demand from the zip), and .csv files
+through a text wrapper over the binary stream.  The CSV encoding is detected
+by one pass of an incremental UTF-8 decoder (no memory); a file that is not
+valid UTF-8 is read as GB18030, the superset of GBK that Excel on Chinese
+Windows writes.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+from typing import IO, Any, Callable, Iterator
+from xml.etree.ElementTree import ParseError
+
+from app.services.errors import DomainError
+
+XLSX_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls / .doc
+CSV_SNIFF_BYTES = 64 * 1024
+# Cap on cells per row: a malicious sheet claiming 16,384 columns stays cheap.
+MAX_COLUMNS = 200
+
+
+class ExcelError(DomainError):
+    """A file-level problem: the file is refused as a whole."""
+
+
+class NotATable(ExcelError):
+    """Not an .xlsx or .csv file (wrong extension, renamed file, legacy .xls)."""
+
+
+class CorruptFile(ExcelError):
+    """Opened, but broken inside (truncated zip, bad XML, undecodable text)."""
+
+
+Row = tuple[Any, ...]
+
+
+@dataclass
+class Sheet:
+    name: str
+    _rows: Callable[[], Iterator[Row]]
+
+    def iter_rows(self) -> Iterator[tuple[int, Row]]:
+        """(1-based row number as Excel shows it, cell values) for every row, empty ones included."""
+        try:
+            for number, row in enumerate(self._rows(), start=1):
+                yield number, tuple(row[:MAX_COLUMNS])
+        except ExcelError:
+            raise
+        except (zipfile.BadZipFile, ParseError, KeyError, EOFError, OSError, ValueError, TypeError) as exc:
+            raise CorruptFile("文件已损坏，无法读取（工作表“%s”）" % self.name) from exc
+
+
+class TableFile:
+    """An opened .xlsx / .csv: ``sheets`` in file order; use as a context manager."""
+
+    def __init__(self, kind: str, sheets: list[Sheet], closer: Callable[[], None] | None = None):
+        self.kind = kind  # "xlsx" | "csv"
+        self.sheets = sheets
+        self.encoding: str | None = None
+        self._closer = closer
+
+    def close(self) -> None:
+        if self._closer:
+            self._closer()
+            self._closer = None
+
+    def __enter__(self) -> "TableFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _extension(filename: str) -> str:
+    return os.path.splitext(filename or "")[1].lower()
+
+
+def open_table(source: str | os.PathLike | IO[bytes], filename: str | None = None) -> TableFile:
+    """Open ``source`` (a path or a seekable binary stream) by its name and its bytes.
+
+    Raises :class:`NotATable` or :class:`CorruptFile` with a message for the user.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        filename = filename or os.fspath(source)
+        stream: IO[bytes] = open(source, "rb")  # noqa: SIM115 (closed by TableFile)
+        owned = True
+    else:
+        stream, owned = source, False
+    try:
+        table = _open_stream(stream, filename or "")
+    except BaseException:
+        if owned:
+            stream.close()
+        raise
+    if owned:
+        inner = table._closer
+
+        def closer():
+            if inner:
+                inner()
+            stream.close()
+
+        table._closer = closer
+    return table
+
+
+def _open_stream(stream: IO[bytes], filename: str) -> TableFile:
+    ext = _extension(filename)
+    stream.seek(0)
+    head = stream.read(8)
+    stream.seek(0)
+    if ext == ".csv":
+        if head.startswith(XLSX_MAGIC) or head.startswith(OLE_MAGIC):
+            raise NotATable("文件扩展名为 .csv，但内容是Excel工作簿，请另存为CSV或将扩展名改为 .xlsx")
+        return _open_csv(stream, filename)
+    if ext in (".xlsx", ".xlsm"):
+        if head.startswith(OLE_MAGIC):
+            raise NotATable("不支持旧版Excel（.xls）格式，请在Excel中另存为 .xlsx 后再导入")
+        if not head.startswith(XLSX_MAGIC):
+            raise NotATable("文件不是有效的Excel（.xlsx）文件，请确认文件未损坏且不是改了扩展名的其他文件")
+        return _open_xlsx(stream)
+    if ext == ".xls":
+        raise NotATable("不支持旧版Excel（.xls）格式，请在Excel中另存为 .xlsx 后再导入")
+    raise NotATable("仅支持 .xlsx 或 .csv 文件")
+
+
+def _open_xlsx(stream: IO[bytes]) -> TableFile:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, OSError, ValueError,
+            TypeError, EOFError) as exc:
+        raise NotATable("文件不是有效的Excel（.xlsx）文件，请确认文件未损坏且不是改了扩展名的其他文件") from exc
+
+    sheets = []
+    for ws in workbook.worksheets:
+        sheets.append(Sheet(ws.title, (lambda ws=ws: ws.iter_rows(values_only=True))))
+    return TableFile("xlsx", sheets, workbook.close)
+
+
+def detect_csv_encoding(stream: IO[bytes]) -> str:
+    """``utf-8-sig`` when every byte decodes as UTF-8 (BOM or not), else ``gb18030`` (GBK)."""
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while True:
+            chunk = stream.read(CSV_SNIFF_BYTES)
+            if not chunk:
+                decoder.decode(b"", final=True)
+                break
+            decoder.decode(chunk)
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError:
+        encoding = "gb18030"
+        stream.seek(0)
+        gbk = codecs.getincrementaldecoder("gb18030")()
+        try:
+            while True:
+                chunk = stream.read(CSV_SNIFF_BYTES)
+                if not chunk:
+                    gbk.decode(b"", final=True)
+                    break
+                gbk.decode(chunk)
+        except UnicodeDecodeError as exc:
+            raise CorruptFile("无法识别CSV文件的编码，请保存为 UTF-8 或 GBK 编码") from exc
+    stream.seek(0)
+    return encoding
+
+
+def _open_csv(stream: IO[bytes], filename: str) -> TableFile:
+    encoding = detect_csv_encoding(stream)
+    sample = stream.read(CSV_SNIFF_BYTES).decode(encoding, errors="ignore")
+    stream.seek(0)
+    if "\x00" in sample:
+        raise NotATable("文件不是有效的CSV文本文件")
+    first = sample.splitlines()[0] if sample else ""
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+
+    def rows():
+        stream.seek(0)
+        text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+        try:
+            yield from csv.reader(text, delimiter=delimiter)
+        except csv.Error as exc:
+            raise CorruptFile("CSV文件格式错误：%s" % exc) from exc
+        finally:
+            text.detach()  # leave the caller's stream open
+
+    name = os.path.splitext(os.path.basename(filename))[0] or "CSV"
+    table = TableFile("csv", [Sheet(name, rows)])
+    table.encoding = "GBK" if encoding == "gb18030" else "UTF-8"
+    return table
