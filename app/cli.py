@@ -22,3 +22,50 @@ def register_cli(app) -> None:
             raise click.ClickException("demo data is never loaded in production")
         for line in load_demo():
             click.echo(line)
+
+    @app.cli.group("national")
+    def national_group():
+        """National code data (国家医保耗材编码数据)."""
+
+    @national_group.command("import")
+    @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+    @click.option("--max-mb", type=int, default=None, help="File size limit in MB (default: NATIONAL_IMPORT_MAX_BYTES).")
+    @click.option("--show-errors", type=int, default=50, show_default=True, help="Rejected rows to print.")
+    def national_import_cmd(files, max_mb, show_errors):
+        """Import .xlsx / .csv files of certificates, single items and spec/models (idempotent)."""
+        from app.services.national_import import ImportRefused, import_file
+
+        failed = False
+        for path in files:
+            try:
+                result = import_file(path, limit=max_mb * 1024 * 1024 if max_mb else None)
+            except ImportRefused as exc:
+                click.echo(f"{path}: refused, nothing imported: {exc.message}", err=True)
+                failed = True
+                continue
+            for kind, counts in result.counts.items():
+                if counts.inserted or counts.updated or counts.unchanged or counts.rejected:
+                    click.echo(f"{path} [{kind}]: inserted {counts.inserted}, updated {counts.updated}, "
+                               f"unchanged {counts.unchanged}, rejected {counts.rejected}")
+            t = result.total
+            click.echo(f"{path}: inserted {t.inserted}, updated {t.updated}, unchanged {t.unchanged}, "
+                       f"rejected {t.rejected}")
+            for column in result.ignored_columns:
+                click.echo(f"  ignored column {column}")
+            for error in result.errors[:show_errors]:
+                click.echo(f"  rejected {error.sheet} row {error.row} {error.key}: {error.reason}")
+            if t.rejected > min(show_errors, len(result.errors)):
+                click.echo(f"  ... {t.rejected - min(show_errors, len(result.errors))} more rejected rows "
+                           "(see 平台管理 → 国家数据导入)")
+        if failed:
+            raise SystemExit(1)
+
+    @national_group.command("template")
+    @click.argument("output", type=click.Path(dir_okay=False, writable=True))
+    def national_template_cmd(output):
+        """Write the .xlsx import template (three sheets and instructions) to OUTPUT."""
+        from app.services.national_import import template_workbook
+
+        with open(output, "wb") as fh:
+            fh.write(template_workbook())
+        click.echo(f"template written to {output}")

@@ -72,5 +72,8 @@ def load_demo() -> list[str]:
     for index, row in enumerate(DEMO_UNITS):
         if _unit(*row, index=index):
             out.append(f"created unit {row[3]} (account {row[0]})")
+    from seed.national import load_national_demo
+
+    out.extend(load_national_demo())
     out.append("demo data ready")
     return out
