@@ -16,7 +16,7 @@ from config import TestConfig
 
 def _scratch_url(tmp_path) -> tuple[str, callable]:
     base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
+    if not base or base.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'migrations.db'}", lambda: None
     name = f"mig_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
