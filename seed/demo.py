@@ -75,5 +75,8 @@ def load_demo() -> list[str]:
     from seed.national import load_national_demo
 
     out.extend(load_national_demo())
+    from seed.qualification import load_qualification_demo
+
+    out.extend(load_qualification_demo())
     out.append("demo data ready")
     return out
