@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import AppUser, QualCertificate, QualItem, QualProduct
-from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT, DictionaryEntry
+from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalCertificate, NationalItem, NationalSpec
 from app.i18n import N_
+from app.services import dictionary
 from app.services.errors import DomainError, ValidationFailed
 from app.workflow import engine
 from app.workflow.engine import RecordType, State, WorkflowError
@@ -59,16 +60,29 @@ PRODUCT = engine.register_record_type(RecordType(
 
 # -- dictionary ---------------------------------------------------------------
 def dictionary_units(category: str) -> list[str]:
-    return list(db.session.scalars(select(DictionaryEntry.name).where(
-        DictionaryEntry.category == category, DictionaryEntry.active.is_(True))
-        .order_by(DictionaryEntry.sort_order, DictionaryEntry.id)))
+    return dictionary.active_names(category)
 
 
-def unit_in_use(name: str) -> bool:
-    """A dictionary unit referenced by any product packaging."""
-    return db.session.scalar(select(QualProduct.id).where(
-        (QualProduct.min_unit == name) | (QualProduct.pack_unit == name) | (QualProduct.mid_unit == name))
-        .limit(1)) is not None
+@dictionary.register_usage_checker
+def _packaging_usage(category: str, name: str) -> str | None:
+    """数据字典: a unit used by any product packaging cannot be deleted."""
+    if category == MEASURE_UNIT:
+        used = QualProduct.min_unit == name
+    elif category == PACKAGE_UNIT:
+        used = (QualProduct.pack_unit == name) | (QualProduct.mid_unit == name)
+    else:
+        return None
+    count = db.session.scalar(select(func.count(QualProduct.id)).where(used))
+    return f"产品包装 {count} 条" if count else None
+
+
+@dictionary.register_rename_hook
+def _follow_rename(category: str, old: str, new: str) -> None:
+    """Renaming a unit (e.g. a typo fix) renames it in every packaging too."""
+    columns = {MEASURE_UNIT: ("min_unit",), PACKAGE_UNIT: ("pack_unit", "mid_unit")}.get(category, ())
+    for column in columns:
+        db.session.execute(update(QualProduct).where(getattr(QualProduct, column) == old)
+                           .values({column: new}).execution_options(synchronize_session=False))
 
 
 # -- single items ---------------------------------------------------------------

@@ -208,7 +208,16 @@ def test_oversized_file_is_refused(app, maker, item):
             app.config["PRODUCT_IMPORT_MAX_BYTES"] = saved
 
 
-def test_dictionary_unit_in_use(maker, item):
-    assert not products.unit_in_use("支")
-    products.add_packaging(maker, item, pack())
-    assert products.unit_in_use("支") and products.unit_in_use("箱")
+def test_dictionary_unit_in_use_cannot_be_deleted_and_renames_follow(maker, item):
+    from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
+    from app.services import dictionary
+
+    assert not dictionary.unit_in_use("支", MEASURE_UNIT)
+    record = products.add_packaging(maker, item, pack())
+    assert dictionary.unit_in_use("支", MEASURE_UNIT) and dictionary.unit_in_use("箱", PACKAGE_UNIT)
+    with pytest.raises(DomainError) as exc:
+        dictionary.delete(PACKAGE_UNIT, "箱")
+    assert "产品包装 1 条" in exc.value.message
+    dictionary.rename(PACKAGE_UNIT, "箱", "大箱")
+    db.session.refresh(record)
+    assert record.mid_unit == "大箱" and record.mid_spec == "20盒/大箱"
