@@ -19,6 +19,7 @@ def login(page, base, account):
     page.get_by_label("账号/手机号").fill(account)
     page.get_by_label("密码", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/login" not in url)  # the POST has landed before we navigate on
 
 
 def open_menu(page, base, label):

@@ -16,6 +16,7 @@ def login(page, base, account, password):
     page.get_by_label("账号/手机号").fill(account)
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/login" not in url)  # the POST has landed before we navigate on
 
 
 def open_menu(page, base, label):
