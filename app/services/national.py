@@ -22,6 +22,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
+from app.i18n import N_
 from app.models.national import (ORIGIN_DOMESTIC, ORIGIN_IMPORTED, NationalCertificate, NationalItem,
                                  NationalSpec)
 
@@ -32,7 +33,7 @@ CODE_PREFIX = re.compile(r"^C\d{0,26}$")
 CERTIFICATE_FILTERS = ("number", "product_name", "registrant", "origin", "validity")
 ITEM_FILTERS = ("code", "name", "enterprise", "certificate")
 SPEC_FILTERS = ("code", "item", "name", "text", "certificate")
-VALIDITY_CHOICES = {"valid": "有效期内", "expired": "已过期"}
+VALIDITY_CHOICES = {"valid": N_("有效期内"), "expired": N_("已过期")}
 
 
 # -- lookups ------------------------------------------------------------------
@@ -113,6 +114,19 @@ def code_range(column, prefix: str):
     return and_(column >= prefix, column < upper)
 
 
+def icontains(column, term: str):
+    """Case-insensitive substring match, as cheap as the term allows.
+
+    A term without letters that have case (Chinese names, numbers) is a plain
+    LIKE: PostgreSQL's ILIKE case-folds every row it scans, which costs several
+    times a LIKE over 100,000 Chinese names.  SQLite's LIKE already ignores
+    ASCII case, so it is a plain LIKE there too.
+    """
+    if term.lower() == term.upper() or db.engine.dialect.name == "sqlite":
+        return column.contains(term, autoescape=True)
+    return column.icontains(term, autoescape=True)
+
+
 def _today() -> dt.date:
     return dt.date.today()
 
@@ -123,9 +137,9 @@ def certificate_conditions(filters: Mapping[str, str]) -> list:
     if filters.get("number"):
         conds.append(c.number.contains(filters["number"], autoescape=True))
     if filters.get("product_name"):
-        conds.append(c.product_name.icontains(filters["product_name"], autoescape=True))
+        conds.append(icontains(c.product_name, filters["product_name"]))
     if filters.get("registrant"):
-        conds.append(c.registrant.icontains(filters["registrant"], autoescape=True))
+        conds.append(icontains(c.registrant, filters["registrant"]))
     if filters.get("origin") in (ORIGIN_DOMESTIC, ORIGIN_IMPORTED):
         conds.append(c.origin == filters["origin"])
     today = _today()
@@ -144,13 +158,28 @@ def item_conditions(filters: Mapping[str, str]) -> list:
     if code:
         conds.append(code_range(i.code, code) if CODE_PREFIX.match(code) else i.code == code)
     if filters.get("name"):
-        conds.append(i.name.icontains(filters["name"], autoescape=True))
+        conds.append(icontains(i.name, filters["name"]))
     if filters.get("enterprise"):
-        conds.append(i.enterprise.icontains(filters["enterprise"], autoescape=True))
+        conds.append(icontains(i.enterprise, filters["enterprise"]))
     if filters.get("certificate"):
         conds.append(i.certificate_id.in_(
             select(NationalCertificate.id).where(NationalCertificate.number == filters["certificate"])))
     return conds
+
+
+SPEC_TEXT_MIN_PREFIX = 5  # "C" + 一级 + 二级分类
+SPEC_TEXT_NOTICE = N_("按规格或型号查询时，请同时输入27位码的前5位以上、20位码、单件名称或注册备案号")
+
+
+def narrows_specs(filters: Mapping[str, str]) -> bool:
+    """Whether the spec/model text filter has a narrowing filter beside it.
+
+    A substring of 规格/型号 cannot use a b-tree index, so alone it would scan
+    every one of a million rows; with a code prefix (at least C + 一级 + 二级),
+    a single item, a name or a certificate it scans only their spec/models.
+    """
+    return (len(filters.get("code", "")) >= SPEC_TEXT_MIN_PREFIX or bool(filters.get("item"))
+            or bool(filters.get("name")) or bool(filters.get("certificate")))
 
 
 def spec_conditions(filters: Mapping[str, str]) -> list:
@@ -165,10 +194,10 @@ def spec_conditions(filters: Mapping[str, str]) -> list:
         conds.append(code_range(s.code, item_code) if CODE_PREFIX.match(item_code) else s.code == item_code)
     if filters.get("text"):
         term = filters["text"]
-        conds.append(or_(s.spec.icontains(term, autoescape=True), s.model.icontains(term, autoescape=True)))
+        conds.append(or_(icontains(s.spec, term), icontains(s.model, term)))
     if filters.get("name"):
         conds.append(s.item_id.in_(select(NationalItem.id).where(
-            NationalItem.name.icontains(filters["name"], autoescape=True))))
+            icontains(NationalItem.name, filters["name"]))))
     if filters.get("certificate"):
         conds.append(s.item_id.in_(select(NationalItem.id).join(NationalCertificate).where(
             NationalCertificate.number == filters["certificate"])))
@@ -186,6 +215,7 @@ class Page:
     prev_before: str | None = None
     limit: int = PAGE_SIZE
     extra: dict[str, Any] = field(default_factory=dict)
+    notice: str | None = None  # why the page is empty although rows may exist
 
     def query(self, **params) -> str:
         """Query string of these filters (and the caller's extra args) plus ``params``."""
@@ -263,6 +293,8 @@ def search_items(filters: Mapping[str, str], after: str | None = None, before: s
 def search_specs(filters: Mapping[str, str], after: str | None = None, before: str | None = None,
                  limit: int = PAGE_SIZE, restrict: Sequence | None = None, extra: dict | None = None) -> Page:
     filters = clean_filters(filters, SPEC_FILTERS)
+    if filters.get("text") and not restrict and not narrows_specs(filters):
+        return Page(rows=[], filters=filters, limit=limit, extra=extra or {}, notice=SPEC_TEXT_NOTICE)
     stmt = (select(NationalSpec).options(joinedload(NationalSpec.item).joinedload(NationalItem.certificate))
             .where(*spec_conditions(filters), *(restrict or ())))
     return keyset_page(stmt, NationalSpec.code, filters=filters, after=after, before=before, limit=limit,

@@ -205,6 +205,13 @@ def test_item_and_spec_pickers(admin_client, demo):
     assert '"spec_codes"' in html
 
 
+def test_spec_text_alone_shows_why_nothing_is_listed(admin_client, demo):
+    html = text(admin_client.get("/admin/national/specs/?text=Fr"))
+    assert "search-notice" in html and "前5位" in html
+    html = text(admin_client.get("/admin/national/specs/?text=Fr&code=C0901"))
+    assert "search-notice" not in html and re.findall(r'<tr data-key="(C\d{26})"', html)
+
+
 @pytest.mark.parametrize("nxt", ["https://evil.example/x", "//evil.example/x", "javascript:alert(1)", ""])
 def test_picker_refuses_a_foreign_next_url(admin_client, nxt):
     assert admin_client.get(f"/national/picker/certificates?next={nxt}").status_code == 400

@@ -138,3 +138,19 @@ def test_validity_of_a_certificate():
     assert cert.is_valid_on(today) and not cert.is_valid_on(dt.date(2023, 1, 1))
     cert.valid_to = dt.date(2024, 12, 31)
     assert not cert.is_valid_on(today)
+
+
+def test_spec_text_alone_asks_for_a_narrowing_filter(data):
+    """A substring of 规格/型号 over a million rows cannot use an index: it needs a prefix, item, name or number."""
+    page = national.search_specs({"text": "13fr"})
+    assert page.rows == [] and page.notice and "前5位" in page.notice
+    assert national.search_specs({"code": "C09", "text": "13fr"}).notice  # too short a prefix
+    assert len(national.search_specs({"code": "C0901", "text": "13fr"}, limit=100).rows) == 10
+    restricted = national.search_specs({"text": "13fr"}, restrict=[NationalSpec.code >= "C0901"], limit=100)
+    assert restricted.notice is None and len(restricted.rows) == 10
+
+
+def test_case_insensitive_only_when_the_term_has_case(data):
+    """Chinese terms use LIKE (PostgreSQL's ILIKE case-folds every scanned row); Latin terms ignore case."""
+    assert "lower" not in str(national.icontains(NationalCertificate.registrant, "广东").compile()).lower()
+    assert [c.product_name for c in national.search_certificates({"product_name": "BALLOON"}, limit=100).rows]
