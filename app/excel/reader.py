@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator
 from xml.etree.ElementTree import ParseError
 
+from app.i18n import N_
 from app.services.errors import DomainError
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -119,17 +120,17 @@ def _open_stream(stream: IO[bytes], filename: str) -> TableFile:
     stream.seek(0)
     if ext == ".csv":
         if head.startswith(XLSX_MAGIC) or head.startswith(OLE_MAGIC):
-            raise NotATable("文件扩展名为 .csv，但内容是Excel工作簿，请另存为CSV或将扩展名改为 .xlsx")
+            raise NotATable(N_("文件扩展名为 .csv，但内容是Excel工作簿，请另存为CSV或将扩展名改为 .xlsx"))
         return _open_csv(stream, filename)
     if ext in (".xlsx", ".xlsm"):
         if head.startswith(OLE_MAGIC):
-            raise NotATable("不支持旧版Excel（.xls）格式，请在Excel中另存为 .xlsx 后再导入")
+            raise NotATable(N_("不支持旧版Excel（.xls）格式，请在Excel中另存为 .xlsx 后再导入"))
         if not head.startswith(XLSX_MAGIC):
-            raise NotATable("文件不是有效的Excel（.xlsx）文件，请确认文件未损坏且不是改了扩展名的其他文件")
+            raise NotATable(N_("文件不是有效的Excel（.xlsx）文件，请确认文件未损坏且不是改了扩展名的其他文件"))
         return _open_xlsx(stream)
     if ext == ".xls":
-        raise NotATable("不支持旧版Excel（.xls）格式，请在Excel中另存为 .xlsx 后再导入")
-    raise NotATable("仅支持 .xlsx 或 .csv 文件")
+        raise NotATable(N_("不支持旧版Excel（.xls）格式，请在Excel中另存为 .xlsx 后再导入"))
+    raise NotATable(N_("仅支持 .xlsx 或 .csv 文件"))
 
 
 def _open_xlsx(stream: IO[bytes]) -> TableFile:
@@ -140,7 +141,7 @@ def _open_xlsx(stream: IO[bytes]) -> TableFile:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, OSError, ValueError,
             TypeError, EOFError) as exc:
-        raise NotATable("文件不是有效的Excel（.xlsx）文件，请确认文件未损坏且不是改了扩展名的其他文件") from exc
+        raise NotATable(N_("文件不是有效的Excel（.xlsx）文件，请确认文件未损坏且不是改了扩展名的其他文件")) from exc
 
     sheets = []
     for ws in workbook.worksheets:
@@ -172,7 +173,7 @@ def detect_csv_encoding(stream: IO[bytes]) -> str:
                     break
                 gbk.decode(chunk)
         except UnicodeDecodeError as exc:
-            raise CorruptFile("无法识别CSV文件的编码，请保存为 UTF-8 或 GBK 编码") from exc
+            raise CorruptFile(N_("无法识别CSV文件的编码，请保存为 UTF-8 或 GBK 编码")) from exc
     stream.seek(0)
     return encoding
 
@@ -182,7 +183,7 @@ def _open_csv(stream: IO[bytes], filename: str) -> TableFile:
     sample = stream.read(CSV_SNIFF_BYTES).decode(encoding, errors="ignore")
     stream.seek(0)
     if "\x00" in sample:
-        raise NotATable("文件不是有效的CSV文本文件")
+        raise NotATable(N_("文件不是有效的CSV文本文件"))
     first = sample.splitlines()[0] if sample else ""
     delimiter = "\t" if "\t" in first and "," not in first else ","
 

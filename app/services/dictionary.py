@@ -12,6 +12,7 @@ from typing import Callable
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.i18n import N_
 from app.models.dictionary import DICTIONARY_CATEGORIES, MEASURE_UNIT, PACKAGE_UNIT, DictionaryEntry
 from app.models.mixins import utcnow
 from app.services import audit
@@ -91,17 +92,17 @@ def find(category: str, name: str) -> DictionaryEntry | None:
 
 def _check_category(category: str) -> None:
     if category not in DICTIONARY_CATEGORIES:
-        raise DomainError("未知的字典类型", field="category")
+        raise DomainError(N_("未知的字典类型"), field="category")
 
 
 def _check_name(category: str, name: str, field: str = "name") -> str:
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed({field: "请填写单位名称"})
+        raise ValidationFailed({field: N_("请填写单位名称")})
     if len(name) > NAME_MAX:
         raise ValidationFailed({field: f"单位名称不能超过{NAME_MAX}个字符"})
     if any(ch.isspace() for ch in name) or any(ch in name for ch in ",，;；/\\\"'<>=+@"):
-        raise ValidationFailed({field: "单位名称不能包含空格或特殊字符"})
+        raise ValidationFailed({field: N_("单位名称不能包含空格或特殊字符")})
     if find(category, name) is not None:
         raise ValidationFailed({field: f"{DICTIONARY_CATEGORIES[category]}“{name}”已存在"})
     return name
@@ -111,7 +112,7 @@ def _get(category: str, name: str) -> DictionaryEntry:
     _check_category(category)
     entry = find(category, name)
     if entry is None:
-        raise DomainError("字典项不存在或已被删除")
+        raise DomainError(N_("字典项不存在或已被删除"))
     return entry
 
 

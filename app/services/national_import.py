@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.excel import Column, TemplateSheet, build_error_log, build_template, open_table
 from app.excel.reader import ExcelError, TableFile
 from app.extensions import db
+from app.i18n import N_
 from app.models.mixins import utcnow
 from app.models.national import (MANAGEMENT_CLASSES, ORIGIN_DOMESTIC, ORIGIN_IMPORTED, NationalCertificate,
                                  NationalImport, NationalItem, NationalSpec)
@@ -439,7 +440,7 @@ def _plan(table: TableFile, result: ImportResult) -> list[_PlannedSheet]:
     if problems:
         raise ImportRefused("；".join(problems))
     if not plans:
-        raise ImportRefused("文件中没有可导入的数据（请使用导入模板，第一行为表头）")
+        raise ImportRefused(N_("文件中没有可导入的数据（请使用导入模板，第一行为表头）"))
     order = {k.key: i for i, k in enumerate(KINDS)}
     plans.sort(key=lambda p: order[p.kind.key])  # stable: sheets of one kind keep file order
     return plans
@@ -576,7 +577,7 @@ def import_file(source: str | os.PathLike | IO[bytes], filename: str | None = No
         if size > limit:
             raise ImportRefused(f"文件过大（{_human(size)}），导入文件不能超过{_human(limit)}")
         if size == 0:
-            raise ImportRefused("文件为空")
+            raise ImportRefused(N_("文件为空"))
         try:
             with open_table(source, filename) as table:
                 result.encoding = table.encoding
@@ -596,7 +597,7 @@ def import_file(source: str | os.PathLike | IO[bytes], filename: str | None = No
         except ExcelError as exc:
             raise ImportRefused(exc.message) from exc
         except IntegrityError as exc:
-            raise ImportRefused("导入时数据已被其他导入修改，请稍后重新导入") from exc
+            raise ImportRefused(N_("导入时数据已被其他导入修改，请稍后重新导入")) from exc
     except ImportRefused as exc:
         db.session.rollback()
         _log(result, user, origin, "refused", exc.message)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -31,6 +31,7 @@ from wtforms import HiddenField, StringField
 
 from app.excel import XLSX_MIMETYPE
 from app.extensions import db
+from app.i18n import N_
 from app.models.dictionary import DICTIONARY_CATEGORIES, MEASURE_UNIT
 from app.models.national import ORIGIN_LABELS
 from app.services import dictionary, national, national_import
@@ -197,16 +198,16 @@ class NationalImportView(BaseView):
     def upload(self):
         form = UploadForm()
         if not form.validate_on_submit():
-            return self._page(form, error="页面已过期或请求缺少安全令牌（CSRF），请刷新页面后重试。"), 400
+            return self._page(form, error=N_("页面已过期或请求缺少安全令牌（CSRF），请刷新页面后重试。")), 400
         upload = form.file.data
         if not upload or not upload.filename:
-            return self._page(form, error="请选择要导入的 .xlsx 或 .csv 文件")
+            return self._page(form, error=N_("请选择要导入的 .xlsx 或 .csv 文件"))
         try:
             result = national_import.import_file(upload.stream, upload.filename, user=g.user, origin="upload",
                                                  limit=upload_limit())
         except DomainError as exc:
             return self._page(UploadForm(formdata=None), error=exc.message)
-        flash("导入完成：" + result.summary(), "success" if not result.total.rejected else "warning")
+        flash(gettext(N_("导入完成")), "success" if not result.total.rejected else "warning")
         return redirect(url_for("NationalImportView.result", token=result.token))
 
     @expose("/result/<string:token>")
@@ -282,38 +283,38 @@ class DictionaryView(BaseView):
             return self._page(category, form, 200)
         except DomainError as exc:
             db.session.rollback()
-            flash(exc.message, "danger")
+            flash(gettext(exc.message), "danger")
         else:
-            flash(done, "success")
+            flash(gettext(done), "success")
         return redirect(url_for("DictionaryView.list", category=category))
 
     @expose("/add", methods=["POST"])
     @has_access
     def add(self):
-        return self._post(lambda c, f: dictionary.add(c, f.name.data, g.user), "已新增")
+        return self._post(lambda c, f: dictionary.add(c, f.name.data, g.user), N_("已新增"))
 
     @expose("/rename", methods=["POST"])
     @has_access
     @permission_name("edit")
     def rename(self):
-        return self._post(lambda c, f: dictionary.rename(c, f.name.data, f.new_name.data, g.user), "已修改名称")
+        return self._post(lambda c, f: dictionary.rename(c, f.name.data, f.new_name.data, g.user), N_("已修改名称"))
 
     @expose("/disable", methods=["POST"])
     @has_access
     @permission_name("edit")
     def disable(self):
-        return self._post(lambda c, f: dictionary.set_active(c, f.name.data, False, g.user), "已停用")
+        return self._post(lambda c, f: dictionary.set_active(c, f.name.data, False, g.user), N_("已停用"))
 
     @expose("/enable", methods=["POST"])
     @has_access
     @permission_name("edit")
     def enable(self):
-        return self._post(lambda c, f: dictionary.set_active(c, f.name.data, True, g.user), "已启用")
+        return self._post(lambda c, f: dictionary.set_active(c, f.name.data, True, g.user), N_("已启用"))
 
     @expose("/delete", methods=["POST"])
     @has_access
     def delete(self):
-        return self._post(lambda c, f: dictionary.delete(c, f.name.data, g.user), "已删除")
+        return self._post(lambda c, f: dictionary.delete(c, f.name.data, g.user), N_("已删除"))
 
 
 # -- pickers -----------------------------------------------------------------------------
