@@ -94,6 +94,24 @@ class ConsumableItemView(UnitScopedModelView):
         return self.render_template("products/item_add.html", options=options, errors=errors, form=EmptyForm(),
                                     title="新增单件")
 
+    # FAB's generic pages would let a code be edited or an item with products vanish.
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        return redirect(url_for("ConsumableItemView.products", pk=self.get_owned_or_404(pk).id))
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        self.get_owned_or_404(pk)
+        abort(404)
+
+    @expose("/delete/<pk>", methods=["GET", "POST"])
+    @has_access
+    def delete(self, pk):
+        self.get_owned_or_404(pk)
+        abort(404)
+
     @expose("/products/<int:pk>", methods=["GET", "POST"])
     @has_access
     @permission_name("edit")

@@ -123,6 +123,13 @@ class QualificationBaseView(UnitScopedModelView):
                                     rows=_history_rows(self.rtype_key, root_id), title="变更记录",
                                     back=url_for(f"{self.endpoint_name}.list"))
 
+    @expose("/delete/<pk>", methods=["GET", "POST"])
+    @has_access
+    def delete(self, pk):
+        """Reviewed records are never deleted through FAB's generic delete (history must stay)."""
+        self.get_owned_or_404(pk)
+        abort(404)
+
     @expose("/file/<int:attachment_id>")
     @has_access
     @permission_name("show")

@@ -142,3 +142,25 @@ def test_product_query_is_limited_to_roles_whose_ceiling_has_it(app, restore_cei
     c = IsolatedClient(app, app.response_class, use_cookies=True)
     login(c, hospital.username, PASSWORD)
     assert c.get("/procurement/product-query/list/").status_code in (302, 403)
+
+
+def test_item_codes_cannot_be_edited_or_items_deleted_generically(maker_client):
+    item = products.add_items(maker_client.user, [ITEM])[0]
+    token = csrf_token(maker_client, "/procurement/items/add")
+    assert maker_client.post(f"/procurement/items/edit/{item.id}", data={"csrf_token": token,
+                                                                         "code": "C0000000000000000000"}).status_code == 404
+    assert maker_client.post(f"/procurement/items/delete/{item.id}", data={"csrf_token": token}).status_code == 404
+    assert maker_client.get(f"/procurement/items/show/{item.id}").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(QualItem, item.id).code == ITEM
+
+
+def test_empty_workbook_is_refused(maker_client):
+    wb = Workbook()
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    token = csrf_token(maker_client, "/procurement/products/list/")
+    resp = maker_client.post("/procurement/products/list/", data={
+        "csrf_token": token, "op": "import", "file": (buf, "empty.xlsx")}, content_type="multipart/form-data")
+    assert "没有数据" in text(resp)

@@ -189,3 +189,16 @@ def test_unit_user_cannot_approve_its_own_record_by_forged_url(maker_client):
     assert resp.status_code in (302, 403)
     db.session.expire_all()
     assert db.session.get(QualCertificate, record.id).state == "pending_initial"
+
+
+def test_generic_fab_delete_cannot_remove_a_reviewed_record(maker_client):
+    from app.services import qualification as q
+
+    record = q.add_certificates(maker_client.user, ["粤械注准20152660001"])[0]
+    q.save_certificate(maker_client.user, record, "张三", "13800138000", "", ("scan.pdf", PDF), submit=True)
+    token = csrf_token(maker_client, "/procurement/certificates/list/")
+    for method in ("get", "post"):
+        resp = getattr(maker_client, method)(f"/procurement/certificates/delete/{record.id}", data={"csrf_token": token})
+        assert resp.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(QualCertificate, record.id).state == "pending_initial"
