@@ -171,6 +171,13 @@ class ConsumableProductView(QualificationBaseView):
             spec_map=_specs_by_code(r.code for r in rows), result=result, form=EmptyForm(), states=STATE_LABELS,
             allowed=lambda r: engine.allowed_actions(r, g.user), title="耗材产品列表")
 
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    def add(self):
+        """Packaging is added on its single item's page (维护产品信息 → 新增包装), never generically."""
+        flash("请在耗材单件列表中点击“维护产品信息”后新增包装", "info")
+        return redirect(url_for("ConsumableItemView.list"))
+
     @expose("/edit/<int:pk>", methods=["GET", "POST"])
     @has_access
     def edit(self, pk):

@@ -253,3 +253,23 @@ def test_forged_batch_submit_ids_are_refused(app, two_units):
     assert_refused(resp, "batch-submit")
     db.session.expire_all()
     assert snapshot() == before
+
+
+def test_no_generic_fab_form_is_left_on_unit_owned_views(app, two_units):
+    """Every unit-owned view replaces FAB's generic add/edit pages with its own service-backed ones
+    (a generic form would let a record bypass the rules or pick another unit's relation)."""
+    from app.tenancy import UnitScopedModelView
+    from flask_appbuilder import ModelView as FabModelView
+
+    a, a_op, a_role, b = two_units
+    client = IsolatedClient(app, app.response_class, use_cookies=True)
+    login(client, a.username, PASSWORD)
+    for view in app.appbuilder.baseviews:
+        if not isinstance(view, UnitScopedModelView):
+            continue
+        for name in ("add", "edit"):
+            own = getattr(type(view), name) is not getattr(FabModelView, name)
+            allowed = f"can_{name}" in (view.base_permissions or [])
+            assert own or not allowed, f"{type(view).__name__}.{name} is FAB's generic form"
+    resp = client.get("/procurement/products/add")
+    assert resp.status_code == 302 and "添加" not in resp.get_data(as_text=True)
