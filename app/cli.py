@@ -43,10 +43,11 @@ def register_cli(app) -> None:
                 click.echo(f"{path}: refused, nothing imported: {exc.message}", err=True)
                 failed = True
                 continue
-            for kind, counts in result.counts.items():
-                if counts.inserted or counts.updated or counts.unchanged or counts.rejected:
-                    click.echo(f"{path} [{kind}]: inserted {counts.inserted}, updated {counts.updated}, "
-                               f"unchanged {counts.unchanged}, rejected {counts.rejected}")
+            touched = {kind: c for kind, c in result.counts.items()
+                       if c.inserted or c.updated or c.unchanged or c.rejected}
+            for kind, counts in touched.items() if len(touched) > 1 else ():
+                click.echo(f"{path} [{kind}]: inserted {counts.inserted}, updated {counts.updated}, "
+                           f"unchanged {counts.unchanged}, rejected {counts.rejected}")
             t = result.total
             click.echo(f"{path}: inserted {t.inserted}, updated {t.updated}, unchanged {t.unchanged}, "
                        f"rejected {t.rejected}")

@@ -1,0 +1,10 @@
+"""Benchmarks of the national code data at scale (SPEC §5): ``python -m benchmarks``.
+
+Generates 100,000 certificates, 250,000 single items and 1,000,000 spec/model
+rows (synthetic, realistic shape) into a scratch SQLite file — and into a
+scratch PostgreSQL database created on the server of ``BENCH_DATABASE_URL``
+when that is set — then prints p50/p95 of every picker search and list page
+next to a bare indexed SQL query of the same filter, and the import rate next
+to merely reading the same file with openpyxl.  ``BENCH_SCALE`` (e.g. 0.1)
+shrinks the data set.
+"""
