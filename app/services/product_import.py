@@ -191,8 +191,7 @@ def _flush(actor, chunk, item, result, measure, package, unit_items, seen, exist
     if new_records:
         db.session.add_all(new_records)
         db.session.flush()
-        for record in new_records:
-            engine.record_created(record, actor, action="import", audited=False)
+        engine.records_created(new_records, actor, action="import")
         result.saved += len(new_records)
 
 
