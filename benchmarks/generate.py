@@ -96,8 +96,9 @@ def generate(n_certs: int, n_specs: int, report: Callable[[str], None] = print) 
             start = today - dt.timedelta(days=rng.randint(0, 3650))
             registrant = rng.choice(FOREIGN) if origin == "imported" else (
                 names[0] if i % 5000 == 0 else names[rng.randrange(len(names))])
-            yield dict(number=number, product_name=rng.choice(PREFIXES) + rng.choice(PRODUCTS),
-                       registrant=registrant, address=rng.choice(CITIES) + f"市高新区科技路{rng.randint(1, 999)}号",
+            product_name = rng.choice(PREFIXES) + rng.choice(PRODUCTS)
+            yield dict(number=number, product_name=product_name, product_name_fold=product_name.lower(),
+                       registrant=registrant, registrant_fold=registrant.lower(), address=rng.choice(CITIES) + f"市高新区科技路{rng.randint(1, 999)}号",
                        management_class=cls, valid_from=start,
                        valid_to=None if cls == "I" else start + dt.timedelta(days=5 * 365 - 1),
                        structure="由管体、接头、保护套组成。", scope="供临床使用。", origin=origin,

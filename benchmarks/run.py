@@ -169,18 +169,19 @@ def bench_database(label: str, url: str, scale: float, repeat: int, import_rows:
                      f"ORDER BY c.number LIMIT 21", 100),
             Scenario("注册证 picker: 产品名称 contains", "/national/picker/certificates?next=/x&product_name=球囊",
                      lambda: national.search_certificates({"product_name": "球囊"}),
-                     f"SELECT {c_cols} FROM national_certificate c WHERE c.product_name LIKE '%球囊%' "
+                     f"SELECT {c_cols} FROM national_certificate c WHERE c.product_name_fold LIKE '%球囊%' "
                      f"ORDER BY c.number LIMIT 21", 100),
             Scenario("注册证 picker: 注册人 contains (Latin, any case)",
                      "/national/picker/certificates?next=/x&registrant=MEDTRONIC",
                      lambda: national.search_certificates({"registrant": "MEDTRONIC"}),
-                     q(f"SELECT {c_cols} FROM national_certificate c WHERE c.registrant {{like}} '%MEDTRONIC%' "
-                       f"ORDER BY c.number LIMIT 21") if dialect == "postgresql" else
-                     f"SELECT {c_cols} FROM national_certificate c WHERE c.registrant LIKE '%MEDTRONIC%' "
+                     f"SELECT {c_cols} FROM national_certificate c WHERE c.registrant_fold LIKE '%medtronic%' "
                      f"ORDER BY c.number LIMIT 21", 100),
+            Scenario("(the same with ILIKE on the name, no folded column)", None, None,
+                     q(f"SELECT {c_cols} FROM national_certificate c WHERE c.registrant {{like}} '%MEDTRONIC%' "
+                       f"ORDER BY c.number LIMIT 21"), 100, "bare"),
             Scenario("注册证 picker: 注册人 contains (rare)", f"/national/picker/certificates?next=/x&registrant={registrant[2:8]}",
                      lambda: national.search_certificates({"registrant": registrant[2:8]}),
-                     f"SELECT {c_cols} FROM national_certificate c WHERE c.registrant LIKE '%{registrant[2:8]}%' "
+                     f"SELECT {c_cols} FROM national_certificate c WHERE c.registrant_fold LIKE '%{registrant[2:8]}%' "
                      f"ORDER BY c.number LIMIT 21", 100),
             Scenario("注册证 picker: 进口 + 有效期内", "/national/picker/certificates?next=/x&origin=imported&validity=valid",
                      lambda: national.search_certificates({"origin": "imported", "validity": "valid"}),
@@ -241,6 +242,16 @@ def bench_database(label: str, url: str, scale: float, repeat: int, import_rows:
         raw = db.engine.raw_connection()
         try:
             for sc in scenarios:
+                if sc.kind == "bare":
+                    def bare_only(sql=sc.bare):
+                        cur = raw.cursor()
+                        cur.execute(sql)
+                        cur.fetchall()
+                        cur.close()
+
+                    rows.append((label, sc, None, None, timed(bare_only, repeat), None))
+                    continue
+
                 def page():
                     r = client.get(sc.url)
                     assert r.status_code == 200, (sc.url, r.status_code)
@@ -379,7 +390,7 @@ def render(results: list[tuple], started: float) -> str:
             if row[1] in ("import", "sizes"):
                 continue
             _, sc, page_ms, search_ms, bare_ms, app_ms = row
-            if sc.kind == "fab":
+            if sc.kind in ("fab", "bare"):
                 lines.append(f"| {sc.label} | | | | | | {percentile(bare_ms, 50):.1f} | {percentile(bare_ms, 95):.1f} "
                              f"| | | |")
                 continue
@@ -423,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="spec/model rows in the import file (default 20,000 × scale, at least 1,000)")
     parser.add_argument("--sqlite-path", default=os.path.join(ROOT, "instance", "bench.db"))
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file afterwards")
     args = parser.parse_args(argv)
     REPEAT = args.repeat
     import_rows = args.import_rows or max(1000, int(20_000 * args.scale))
@@ -440,7 +452,14 @@ def main(argv: list[str] | None = None) -> int:
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(args.sqlite_path + suffix):
                 os.unlink(args.sqlite_path + suffix)
-        results += bench_database("SQLite", "sqlite:///" + args.sqlite_path, args.scale, args.repeat, import_rows, log)
+        try:
+            results += bench_database("SQLite", "sqlite:///" + args.sqlite_path, args.scale, args.repeat,
+                                      import_rows, log)
+        finally:
+            if not args.keep:
+                for suffix in ("", "-wal", "-shm"):
+                    if os.path.exists(args.sqlite_path + suffix):
+                        os.unlink(args.sqlite_path + suffix)
     pg = os.environ.get("BENCH_DATABASE_URL")
     if pg:
         url, drop = scratch_postgres(pg)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.i18n import N_
 from app.models.national import (ORIGIN_DOMESTIC, ORIGIN_IMPORTED, NationalCertificate, NationalItem,
-                                 NationalSpec)
+                                 NationalSpec, fold)
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -137,9 +137,9 @@ def certificate_conditions(filters: Mapping[str, str]) -> list:
     if filters.get("number"):
         conds.append(c.number.contains(filters["number"], autoescape=True))
     if filters.get("product_name"):
-        conds.append(icontains(c.product_name, filters["product_name"]))
+        conds.append(c.product_name_fold.contains(fold(filters["product_name"]), autoescape=True))
     if filters.get("registrant"):
-        conds.append(icontains(c.registrant, filters["registrant"]))
+        conds.append(c.registrant_fold.contains(fold(filters["registrant"]), autoescape=True))
     if filters.get("origin") in (ORIGIN_DOMESTIC, ORIGIN_IMPORTED):
         conds.append(c.origin == filters["origin"])
     today = _today()

@@ -41,7 +41,7 @@ from app.extensions import db
 from app.i18n import N_
 from app.models.mixins import utcnow
 from app.models.national import (MANAGEMENT_CLASSES, ORIGIN_DOMESTIC, ORIGIN_IMPORTED, NationalCertificate,
-                                 NationalImport, NationalItem, NationalSpec)
+                                 NationalImport, NationalItem, NationalSpec, fold)
 from app.services import audit
 from app.services.errors import DomainError
 
@@ -320,6 +320,8 @@ def check_certificate(values: dict[str, Any]) -> dict[str, Any]:
     if "械注准" in number and origin != ORIGIN_DOMESTIC:
         raise RowRejected(f"注册备案号“{number}”为境内注册证，境内/进口应为 境内")
     row["origin"] = origin
+    row["registrant_fold"] = fold(row["registrant"])
+    row["product_name_fold"] = fold(row["product_name"])
     row["valid_from"] = parse_date(values.get("valid_from"), "有效期开始")
     row["valid_to"] = parse_date(values.get("valid_to"), "有效期结束")
     if row["valid_from"] and row["valid_to"] and row["valid_to"] < row["valid_from"]:
@@ -366,7 +368,7 @@ CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "certificate": check_certificate, "item": check_item, "spec": check_spec}
 COMPARED = {
     "certificate": ("product_name", "registrant", "address", "management_class", "valid_from", "valid_to",
-                    "structure", "scope", "origin"),
+                    "structure", "scope", "origin", "registrant_fold", "product_name_fold"),
     "item": ("name", "level1", "level2", "level3", "generic_name", "material", "feature", "enterprise",
              "certificate_id"),
     "spec": ("item_id", "spec", "model"),

@@ -47,6 +47,8 @@ def upgrade():
     sa.Column('structure', sa.Text(), nullable=True),
     sa.Column('scope', sa.Text(), nullable=True),
     sa.Column('origin', sa.String(length=10), nullable=False),
+    sa.Column('registrant_fold', sa.String(length=255), nullable=False),
+    sa.Column('product_name_fold', sa.String(length=255), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),

@@ -76,6 +76,8 @@ def test_one_workbook_with_a_sheet_per_kind_loads_everything(app):
     cert = db.session.scalar(select(NationalCertificate).where(NationalCertificate.number == CERT_A[0]))
     assert cert.registrant == "广东示范医疗器械有限公司" and cert.management_class == "III"
     assert str(cert.valid_to) == "2030-05-31" and cert.origin == "domestic"
+    medtronic = db.session.scalar(select(NationalCertificate).where(NationalCertificate.number == CERT_B[0]))
+    assert medtronic.registrant_fold == "medtronic inc."  # the bulk path fills the search copies too
     spec = db.session.scalar(select(NationalSpec).where(NationalSpec.code == SPEC_A1[0]))
     assert spec.item.code == ITEM_A[0] and spec.item.certificate.number == CERT_A[0]
 
