@@ -7,4 +7,9 @@ when that is set — then prints p50/p95 of every picker search and list page
 next to a bare indexed SQL query of the same filter, and the import rate next
 to merely reading the same file with openpyxl.  ``BENCH_SCALE`` (e.g. 0.1)
 shrinks the data set.
+
+Then ``benchmarks/products.py`` (issue 6): the import of 10,000 packaging rows
+through the upload's code path beside a bare openpyxl read, and 耗材产品查询 over
+1,000,000 effective products (``BENCH_IMPORT_ROWS`` / ``BENCH_PRODUCTS``).
+``--only national`` or ``--only products`` runs one half.
 """

@@ -435,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite-path", default=os.path.join(ROOT, "instance", "bench.db"))
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file afterwards")
+    parser.add_argument("--only", choices=("national", "products"), default=None,
+                        help="run only the national-data benchmarks or only the product ones")
     args = parser.parse_args(argv)
     REPEAT = args.repeat
     import_rows = args.import_rows or max(1000, int(20_000 * args.scale))
@@ -447,27 +449,55 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.disable(logging.INFO)
     results = []
+    product_tables: list[str] = []
+    pg = os.environ.get("BENCH_DATABASE_URL")
+    if args.only != "products":
+        results += national_benchmarks(args, import_rows, pg, log)
+    if args.only != "national":
+        product_tables += product_benchmarks(args, pg, log)
+    out = render(results, started) if results else ""
+    print("\n".join([out, *product_tables]))
+    return 0
+
+
+def _remove_sqlite(path: str) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.unlink(path + suffix)
+
+
+def on_each_database(args, pg: str | None, sqlite_path: str, bench: Callable[[str, str], object], log) -> list:
+    """``bench(label, url)`` on a fresh SQLite file and, with BENCH_DATABASE_URL, a scratch PostgreSQL database."""
+    out = []
     if not args.skip_sqlite:
-        os.makedirs(os.path.dirname(args.sqlite_path), exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(args.sqlite_path + suffix):
-                os.unlink(args.sqlite_path + suffix)
+        os.makedirs(os.path.dirname(sqlite_path), exist_ok=True)
+        _remove_sqlite(sqlite_path)
         try:
-            results += bench_database("SQLite", "sqlite:///" + args.sqlite_path, args.scale, args.repeat,
-                                      import_rows, log)
+            out.append(bench("SQLite", "sqlite:///" + sqlite_path))
         finally:
             if not args.keep:
-                for suffix in ("", "-wal", "-shm"):
-                    if os.path.exists(args.sqlite_path + suffix):
-                        os.unlink(args.sqlite_path + suffix)
-    pg = os.environ.get("BENCH_DATABASE_URL")
+                _remove_sqlite(sqlite_path)
     if pg:
         url, drop = scratch_postgres(pg)
         try:
-            results += bench_database("PostgreSQL", url, args.scale, args.repeat, import_rows, log)
+            out.append(bench("PostgreSQL", url))
         finally:
             drop()
     else:
         log("BENCH_DATABASE_URL not set: PostgreSQL skipped")
-    print(render(results, started))
-    return 0
+    return out
+
+
+def product_benchmarks(args, pg: str | None, log) -> list[str]:
+    """Issue 6's figures (``benchmarks/products.py``) on their own fresh databases."""
+    from benchmarks import products
+
+    return on_each_database(args, pg, args.sqlite_path.replace(".db", "-products.db"),
+                            lambda label, url: products.run(label, url, log), log)
+
+
+def national_benchmarks(args, import_rows: int, pg: str | None, log) -> list[tuple]:
+    per_db = on_each_database(
+        args, pg, args.sqlite_path,
+        lambda label, url: bench_database(label, url, args.scale, args.repeat, import_rows, log), log)
+    return [row for rows in per_db for row in rows]
