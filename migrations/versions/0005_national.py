@@ -6,7 +6,8 @@ Create Date: 2026-11-23 10:18:17.991887
 
 The revision id was reserved as "0002_national" when the national-data work
 started; it is chained after the migrations that landed meanwhile so the
-history stays a single line.  The default unit lists (SPEC §7) are seeded
+history stays a single line (the file is named 0005 for its place in that
+line; the id stays, since released databases are stamped with it).  The default unit lists (SPEC §7) are seeded
 here so every installation starts with a usable 数据字典.
 """
 import datetime as dt
