@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import os
 import platform
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -108,7 +106,7 @@ def bench_database(label: str, url: str, scale: float, repeat: int, import_rows:
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import AppUser, NationalCertificate, NationalItem, NationalSpec, UserKind
+    from app.models import AppUser, NationalCertificate, NationalItem, UserKind
     from app.security.roles import sync_roles
     from app.services import national
     from app.services.registration import hash_password
@@ -281,7 +279,7 @@ def bench_database(label: str, url: str, scale: float, repeat: int, import_rows:
                     f"search p95 {percentile(search_ms, 95):.1f} ms, app SQL p95 {percentile(app_ms, 95):.1f} ms, "
                     f"bare p95 {percentile(bare_ms, 95):.1f} ms")
             # what FAB's default paging would cost on the deep spec page: COUNT(*) + OFFSET
-            fab_sql = [f"SELECT count(*) FROM national_spec",
+            fab_sql = ["SELECT count(*) FROM national_spec",
                        f"SELECT * FROM national_spec ORDER BY code LIMIT 20 OFFSET {int(sizes['specs'] * 0.9)}"]
 
             def fab():
@@ -351,7 +349,7 @@ def measure_import(app, item_code: str, n_rows: int, log, label: str):
     try:
         started = time.perf_counter()
         reader = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        n = sum(1 for _ in reader.worksheets[0].iter_rows(values_only=True))
+        sum(1 for _ in reader.worksheets[0].iter_rows(values_only=True))
         reader.close()
         read_s = time.perf_counter() - started
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -1,6 +1,9 @@
 """WTForms (Flask-WTF gives CSRF). Rules live in services; forms only carry fields."""
 from __future__ import annotations
 
+from typing import Callable
+
+from flask import abort, flash, redirect
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -68,6 +71,29 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
             field.errors = list(field.errors or []) + [message]
         else:
             form.form_errors.append(message)
+
+
+def apply_post(change: Callable[[], object], done_message: str, done_url: str):
+    """The POST of a page whose rules live in a service: CSRF checked, ``change()`` run;
+    returns ``(redirect, {})`` when it succeeded, else ``(None, field errors)`` with the
+    session rolled back (a refused workflow step is flashed instead)."""
+    from app.extensions import db
+    from app.services.errors import DomainError, ValidationFailed
+    from app.workflow.engine import WorkflowError
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        change()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return None, exc.errors
+    except (DomainError, WorkflowError) as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return None, {}
+    flash(done_message, "success")
+    return redirect(done_url), {}
 
 
 class OperatorForm(FlaskForm):

@@ -104,9 +104,12 @@ def render_picker(view: BaseView, kind: str, *, submit_url: str, field: str | No
 
 
 # -- platform admin: browse ---------------------------------------------------------
-class NationalCertificateAdminView(BaseView):
-    route_base = "/admin/national/certificates"
+class CertificateBrowseView(BaseView):
+    """Search and show national certificates; the subclasses differ in route, menu and permission."""
+
     default_view = "list"
+    mode = "admin"
+    list_title = "国家注册证数据"
 
     @expose("/")
     @has_access
@@ -114,7 +117,7 @@ class NationalCertificateAdminView(BaseView):
         page = national.search_certificates(request.args, **_page_args())
         return self.render_template("national/certificates.html", page=page, filters=page.filters,
                                     origin_labels=ORIGIN_LABELS, validity_choices=national.VALIDITY_CHOICES,
-                                    mode="admin", title="国家注册证数据")
+                                    mode=self.mode, title=self.list_title)
 
     @expose("/show/<path:number>")
     @has_access
@@ -123,8 +126,12 @@ class NationalCertificateAdminView(BaseView):
         if cert is None:
             abort(404)
         items = national.search_items({"certificate": cert.number}, **_page_args())
-        return self.render_template("national/certificate_show.html", cert=cert, items=items, mode="admin",
+        return self.render_template("national/certificate_show.html", cert=cert, items=items, mode=self.mode,
                                     title="注册证详情")
+
+
+class NationalCertificateAdminView(CertificateBrowseView):
+    route_base = "/admin/national/certificates"
 
 
 class NationalItemAdminView(BaseView):
@@ -365,29 +372,12 @@ class NationalPickerView(BaseView):
 
 
 # -- 注册证查询 (units) ------------------------------------------------------------------------
-class CertificateQueryView(BaseView):
+class CertificateQueryView(CertificateBrowseView):
     """耗材查询 → 注册证查询: read-only search for the unit roles whose ceiling has it."""
 
     route_base = "/procurement/certificate-query"
-    default_view = "list"
-
-    @expose("/")
-    @has_access
-    def list(self):
-        page = national.search_certificates(request.args, **_page_args())
-        return self.render_template("national/certificates.html", page=page, filters=page.filters,
-                                    origin_labels=ORIGIN_LABELS, validity_choices=national.VALIDITY_CHOICES,
-                                    mode="query", title="注册证查询")
-
-    @expose("/show/<path:number>")
-    @has_access
-    def show(self, number):
-        cert = national.certificate(number)
-        if cert is None:
-            abort(404)
-        items = national.search_items({"certificate": cert.number}, **_page_args())
-        return self.render_template("national/certificate_show.html", cert=cert, items=items, mode="query",
-                                    title="注册证详情")
+    mode = "query"
+    list_title = "注册证查询"
 
 
 def register(appbuilder) -> None:

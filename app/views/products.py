@@ -1,7 +1,6 @@
 """耗材单件列表, 耗材产品列表 (with 新增包装 / 导入 / 错误日志导出) and 耗材产品查询."""
 from __future__ import annotations
 
-import io
 
 from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
@@ -15,12 +14,12 @@ from app.models import QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalItem, NationalSpec
 from app.services import product_import, product_query, products
-from app.services.errors import DomainError, ValidationFailed
+from app.services.errors import DomainError
 from app.tenancy import UnitScopedModelView
-from app.views.forms import EmptyForm
+from app.views.forms import EmptyForm, apply_post
 from app.views.qualification import QualificationBaseView
 from app.workflow import engine
-from app.workflow.engine import STATE_LABELS, WorkflowError
+from app.workflow.engine import STATE_LABELS
 
 
 def xlsx_response(data: bytes, filename: str) -> Response:
@@ -80,16 +79,10 @@ class ConsumableItemView(UnitScopedModelView):
     def add(self):
         errors = {}
         if request.method == "POST":
-            if not EmptyForm().validate_on_submit():
-                abort(400)
-            try:
-                products.add_items(g.user, request.form.getlist("codes"))
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                flash("单件添加成功", "success")
-                return redirect(url_for("ConsumableItemView.list"))
+            done, errors = apply_post(lambda: products.add_items(g.user, request.form.getlist("codes")),
+                                      "单件添加成功", url_for("ConsumableItemView.list"))
+            if done:
+                return done
         options = products.selectable_items(g.user, request.args.get("name", ""))
         return self.render_template("products/item_add.html", options=options, errors=errors, form=EmptyForm(),
                                     title="新增单件")
@@ -123,20 +116,12 @@ class ConsumableItemView(UnitScopedModelView):
             if request.form.get("op") == "import":
                 result = _import(item)
             else:
-                if not EmptyForm().validate_on_submit():
-                    abort(400)
-                try:
-                    products.add_packaging(g.user, item, _packaging_from_form(),
-                                           submit=request.form.get("action") == "submit")
-                except ValidationFailed as exc:
-                    db.session.rollback()
-                    errors = exc.errors
-                except WorkflowError as exc:
-                    db.session.rollback()
-                    flash(exc.message, "danger")
-                else:
-                    flash("包装信息已保存", "success")
-                    return redirect(url_for("ConsumableItemView.products", pk=item.id))
+                done, errors = apply_post(
+                    lambda: products.add_packaging(g.user, item, _packaging_from_form(),
+                                                   submit=request.form.get("action") == "submit"),
+                    "包装信息已保存", url_for("ConsumableItemView.products", pk=item.id))
+                if done:
+                    return done
         rows = db.session.scalars(select(QualProduct).where(
             QualProduct.unit_id == g.user.unit_id, QualProduct.item_id == item.id,
             QualProduct.state != "merged").order_by(QualProduct.code, QualProduct.id)).all()
@@ -188,20 +173,12 @@ class ConsumableProductView(QualificationBaseView):
             return redirect(url_for("ConsumableProductView.list"))
         errors = {}
         if request.method == "POST":
-            if not EmptyForm().validate_on_submit():
-                abort(400)
             submit = request.form.get("action") == "submit"
-            try:
-                products.update_packaging(g.user, record, _packaging_from_form(record.code), submit=submit)
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.errors
-            except WorkflowError as exc:
-                db.session.rollback()
-                flash(exc.message, "danger")
-            else:
-                flash("已提交，等待审核" if submit else "保存成功", "success")
-                return redirect(url_for("ConsumableProductView.list"))
+            done, errors = apply_post(
+                lambda: products.update_packaging(g.user, record, _packaging_from_form(record.code), submit=submit),
+                "已提交，等待审核" if submit else "保存成功", url_for("ConsumableProductView.list"))
+            if done:
+                return done
         return self.render_template(
             "products/product_form.html", record=record, spec=_specs_by_code([record.code]).get(record.code),
             errors=errors, data=request.form if request.method == "POST" else None, form=EmptyForm(),

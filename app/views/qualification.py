@@ -16,7 +16,7 @@ from app.models.national import ORIGIN_IMPORTED, NationalCertificate
 from app.services import national, qualification as q
 from app.services.errors import DomainError, ValidationFailed
 from app.tenancy import UnitScopedModelView, current_unit_id
-from app.views.forms import EmptyForm
+from app.views.forms import EmptyForm, apply_post
 from app.workflow import engine
 from app.workflow.engine import ACTION_LABELS, STATE_LABELS, WorkflowError
 
@@ -285,16 +285,10 @@ class ConsumableCertificateView(QualificationBaseView):
         """新增: choose among the national certificates this unit may maintain."""
         errors = {}
         if request.method == "POST":
-            if not EmptyForm().validate_on_submit():
-                abort(400)
-            try:
-                q.add_certificates(g.user, request.form.getlist("cert_nos"))
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                flash("已添加注册证，请编辑补充材料后提交", "success")
-                return redirect(url_for("ConsumableCertificateView.list"))
+            done, errors = apply_post(lambda: q.add_certificates(g.user, request.form.getlist("cert_nos")),
+                                      "已添加注册证，请编辑补充材料后提交", url_for("ConsumableCertificateView.list"))
+            if done:
+                return done
         numbers = sorted(q.maintainable_cert_numbers(g.user))
         taken = set(db.session.scalars(select(QualCertificate.cert_no).where(
             QualCertificate.unit_id == g.user.unit_id, QualCertificate.revision_of_id.is_(None))))
