@@ -28,7 +28,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         from app import models  # noqa: F401  (every table on Model.metadata)
         # migrations/env.py targets FAB's Model.metadata (FAB 5 has its own base)
         migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
-        appbuilder = AppBuilder(update_perms=False)
+        appbuilder = AppBuilder(update_perms=False, base_template="layout.html")
         appbuilder.init_app(app, db.session)
         from app.views import register_views
 

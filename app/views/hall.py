@@ -167,9 +167,11 @@ class ProcurementView(BaseView):
         visible = [m.key for m in bundles.MENUS if sm.has_access("menu_access", m.label)]
         settings = [m for m in bundles.UNIT_ACCOUNT_MENUS if sm.has_access("menu_access", m.label)]
         empty = not visible and not settings
+        uncertified = empty and g.user.unit is not None and not g.user.unit.unit_role
         return self.render_template(
             "procurement/index.html", tree=bundles.menu_tree(visible), settings=settings,
-            empty=empty, title="招采企业服务",
+            empty=empty, uncertified=uncertified, is_unit_account=g.user.kind == UserKind.UNIT.value,
+            title="招采企业服务",
         )
 
 

@@ -47,6 +47,24 @@ def test_every_hall_page_links_back_to_the_hall(client):
         assert "返回服务大厅" in html, url
 
 
+def test_every_procurement_page_of_a_unit_user_links_back_to_the_hall(client, app):
+    """Not only the hall: every page a unit's user can open (lists, forms, queries, 账号角色管理)."""
+    user = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
+    login(client, user.username, PASSWORD)
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if rule.arguments or "GET" not in rule.methods or not rule.rule.startswith(("/hall", "/procurement")):
+            continue
+        resp = client.get(rule.rule, follow_redirects=True)
+        if resp.status_code != 200 or not resp.content_type.startswith("text/html") or resp.request.path == "/hall/":
+            continue
+        checked.append(rule.rule)
+        assert "返回服务大厅" in text(resp), rule.rule
+    assert {"/procurement/account-roles/add", "/procurement/product-query/list/", "/procurement/items/list/"} <= set(checked), " ".join(checked)
+    assert len(checked) >= 12
+    assert "返回服务大厅" not in text(client.get("/hall/"))  # the hall itself needs no way back
+
+
 def certify_via_pages(client, role: str):
     token = csrf_token(client, "/hall/role-certification")
     confirm = client.post("/hall/role-certification", data={"csrf_token": token, "unit_role": role})
@@ -167,3 +185,19 @@ def test_platform_user_gets_403_in_the_hall(client):
     make_platform_user("admin2", "Admin")
     login(client, "admin2", PASSWORD)
     assert client.get("/hall/").status_code == 403
+
+
+def test_an_uncertified_unit_is_sent_to_role_certification_not_told_its_role_is_empty(client):
+    user = make_unit_user(UnitCategory.DESIGNATED)
+    login(client, user.username, PASSWORD)
+    html = text(client.get("/procurement/"))
+    assert "本单位尚未进行角色认证" in html and "/hall/role-certification" in html
+    assert "查询用户对应角色为空" not in html
+
+
+def test_enterprise_without_ca_cannot_press_go_certify(client):
+    user = make_unit_user(UnitCategory.ENTERPRISE)
+    login(client, user.username, PASSWORD)
+    html = text(client.get("/hall/role-certification"))
+    buttons = re.findall(r"<button[^>]*>去认证</button>", html)
+    assert buttons and all("disabled" in b for b in buttons)
