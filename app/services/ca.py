@@ -22,6 +22,8 @@ CODE_ATTRIBUTES = (
     NameOID.ORGANIZATIONAL_UNIT_NAME,
     NameOID.COMMON_NAME,
 )
+# Names for attributes RFC 4514 has no short name for (it would print "2.5.4.5=…").
+READABLE_NAMES = {NameOID.SERIAL_NUMBER: "serialNumber", NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"}
 
 
 @dataclass
@@ -53,8 +55,8 @@ def parse_certificate(data: bytes) -> CertificateInfo:
         for attr in cert.subject.get_attributes_for_oid(oid)
     ]
     return CertificateInfo(
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
+        subject=cert.subject.rfc4514_string(READABLE_NAMES),
+        issuer=cert.issuer.rfc4514_string(READABLE_NAMES),
         serial_number=format(cert.serial_number, "X"),
         fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(),
         not_before=cert.not_valid_before_utc.replace(tzinfo=None),

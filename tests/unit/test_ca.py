@@ -24,6 +24,12 @@ def test_code_may_sit_in_any_allowed_subject_attribute(enterprise, attribute):
     assert ca.has_valid_certificate(enterprise.unit)
 
 
+def test_subject_names_its_attributes_readably(enterprise):
+    code = enterprise.unit.credit_code
+    binding = ca.bind(enterprise.unit, make_certificate(code, attribute=NameOID.SERIAL_NUMBER), enterprise)
+    assert f"serialNumber={code}" in binding.subject and "2.5.4.5" not in binding.subject
+
+
 def test_der_is_accepted(enterprise):
     ca.bind(enterprise.unit, make_certificate(enterprise.unit.credit_code, der=True), enterprise)
     assert ca.active_binding(enterprise.unit).subject
