@@ -85,6 +85,7 @@ def test_role_pages_add_edit_assign_delete(hospital_client):
     assert "添加角色" in text(hospital_client.get("/procurement/account-roles/list/"))
     page = text(hospital_client.get("/procurement/account-roles/add"))
     assert "耗材产品查询" in page and "注册证查询" in page and "耗材委托授权列表" not in page
+    assert 'id="drug-line"' in page and "本平台暂未开放药品菜单" in page  # guide step 25: 药品和耗材
     token = csrf_token(hospital_client, "/procurement/account-roles/add")
     resp = hospital_client.post("/procurement/account-roles/add", data={
         "csrf_token": token, "name": "查询员", "menu_keys": ["consumable_product_query"]}, follow_redirects=True)
