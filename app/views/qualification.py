@@ -282,11 +282,19 @@ class ConsumableCertificateView(QualificationBaseView):
     @expose("/add", methods=["GET", "POST"])
     @has_access
     def add(self):
-        """新增: choose among the national certificates this unit may maintain."""
+        """新增: choose among the national certificates this unit may maintain. With one chosen,
+        确定 goes straight on to its 编辑 page ("维护好注册证信息，点击保存或者提交"); with several,
+        back to the list, where each new draft has its 编辑 button."""
         errors = {}
         if request.method == "POST":
-            done, errors = apply_post(lambda: q.add_certificates(g.user, request.form.getlist("cert_nos")),
-                                      "已添加注册证，请编辑补充材料后提交", url_for("ConsumableCertificateView.list"))
+            chosen, created = request.form.getlist("cert_nos"), []
+            single = len({n.strip() for n in chosen if n and n.strip()}) == 1
+            done, errors = apply_post(
+                lambda: created.extend(q.add_certificates(g.user, chosen)),
+                "已添加注册证，请维护注册证信息后点击保存或者提交" if single else "已添加注册证，请编辑补充材料后提交",
+                url_for("ConsumableCertificateView.list"))
+            if done and len(created) == 1:
+                return redirect(url_for("ConsumableCertificateView.edit", pk=created[0].id))
             if done:
                 return done
         numbers = sorted(q.maintainable_cert_numbers(g.user))

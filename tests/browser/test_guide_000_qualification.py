@@ -84,12 +84,16 @@ def test_guide_000_entrustment_certificate_review_and_change(page, live_server, 
     page.get_by_role("link", name="新增").click()
     page.get_by_label("国械注进20172400054").check()
     page.get_by_role("button", name="确定").click()
-    page.locator(".row-actions", has_text="国械注进20172400054").get_by_role("link", name="编辑").click()
+    # 点击【新增】按钮进入操作页面，维护好注册证信息，点击保存或者提交: one chosen → its 编辑 page
+    expect(page.get_by_text("请维护注册证信息后点击保存或者提交")).to_be_visible()
     expect(page.get_by_text("注册备案号、注册备案产品名称等其它信息均不可修改")).to_be_visible()
     page.get_by_label("联系人").fill("陈联系")
     page.get_by_label("联系电话").fill("13800138001")
     page.get_by_label("注册证扫描件").set_input_files(str(scan))
     page.get_by_role("button", name="保存").click()
+    # 编辑按钮 sits in the row's 操作 cell
+    row = page.locator("#certificates tr", has_text="国械注进20172400054")
+    expect(row.get_by_role("link", name="编辑")).to_be_visible()
     page.get_by_label("国械注进20172400054").check()
     page.get_by_role("button", name="批量提交").click()
     expect(page.get_by_text("批量提交：成功1条")).to_be_visible()
@@ -105,7 +109,7 @@ def test_guide_000_entrustment_certificate_review_and_change(page, live_server, 
     login(page, live_server, maker.username, PASSWORD)
     open_menu(page, live_server, "耗材注册证列表")
     expect(page.locator("#certificates tr", has_text="国械注进20172400054")).to_contain_text("已生效")
-    actions = page.locator(".row-actions", has_text="国械注进20172400054")
+    actions = page.locator("#certificates tr", has_text="国械注进20172400054")
     actions.get_by_role("button", name="变更").click()
     page.get_by_label("联系人").fill("李新联系人")
     page.get_by_role("button", name="提交").click()
@@ -115,7 +119,7 @@ def test_guide_000_entrustment_certificate_review_and_change(page, live_server, 
 
     login(page, live_server, maker.username, PASSWORD)
     open_menu(page, live_server, "耗材注册证列表")
-    page.locator(".row-actions", has_text="国械注进20172400054").get_by_role("link", name="变更记录").click()
+    page.locator("#certificates tr", has_text="国械注进20172400054").get_by_role("link", name="变更记录").click()
     diff = page.locator("table.diff").last
     expect(diff).to_contain_text("陈联系")
     expect(diff).to_contain_text("李新联系人")

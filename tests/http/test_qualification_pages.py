@@ -202,3 +202,48 @@ def test_generic_fab_delete_cannot_remove_a_reviewed_record(maker_client):
         assert resp.status_code == 404
     db.session.expire_all()
     assert db.session.get(QualCertificate, record.id).state == "pending_initial"
+
+
+def test_adding_one_certificate_goes_on_to_its_edit_page(maker_client):
+    token = csrf_token(maker_client, "/procurement/certificates/add")
+    resp = maker_client.post("/procurement/certificates/add",
+                             data={"csrf_token": token, "cert_nos": ["粤械注准20152660001"]})
+    record = db.session.scalar(select(QualCertificate))
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/procurement/certificates/edit/{record.id}")
+    edit = text(maker_client.get(resp.headers["Location"]))
+    assert "请维护注册证信息后点击保存或者提交" in edit and "保存" in edit and "提交" in edit and "医用导管" in edit
+
+
+def test_adding_several_certificates_goes_back_to_the_list(maker_client):
+    make_national_cert("粤械注准20152660002", maker_client.user.unit.name, product_name="医用导丝")
+    token = csrf_token(maker_client, "/procurement/certificates/add")
+    resp = maker_client.post("/procurement/certificates/add", data={
+        "csrf_token": token, "cert_nos": ["粤械注准20152660001", "粤械注准20152660002"]})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/procurement/certificates/list/")
+    assert len(db.session.scalars(select(QualCertificate)).all()) == 2
+
+
+def test_certificate_row_buttons_sit_in_the_rows(maker_client):
+    from app.services import qualification as q
+
+    make_national_cert("粤械注准20152660002", maker_client.user.unit.name, product_name="医用导丝")
+    draft, pending = q.add_certificates(maker_client.user, ["粤械注准20152660001", "粤械注准20152660002"])
+    q.save_certificate(maker_client.user, pending, "张三", "13800138000", "", ("scan.pdf", PDF), submit=True)
+    html = text(maker_client.get("/procurement/certificates/list/"))
+    assert '<div class="row-actions"' not in html
+
+    def row(number):
+        return re.search(r'<tr data-number="%s">(.*?)</tr>' % number, html, re.S).group(1)
+
+    r = row("粤械注准20152660001")
+    for words in ("查看", "变更记录", f"/procurement/certificates/edit/{draft.id}", ">编辑<", 'form="batch-form"'):
+        assert words in r
+    r = row("粤械注准20152660002")
+    assert f"/procurement/certificates/withdraw/{pending.id}" in r and ">撤回<" in r and ">编辑<" not in r
+    batch = re.search(r'<form[^>]*id="batch-form".*?</form>', html, re.S).group(0)
+    assert "<table" not in batch
+    assert re.search(r'<button type="submit" form="batch-form"[^>]*>批量提交</button>', html)
+    token = csrf_token(maker_client, "/procurement/certificates/list/")
+    resp = maker_client.post(f"/procurement/certificates/withdraw/{pending.id}",
+                             data={"csrf_token": token, "version": pending.version}, follow_redirects=True)
+    assert "已撤回" in text(resp)
