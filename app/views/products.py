@@ -6,13 +6,14 @@ from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.excel import XLSX_MIMETYPE
 from app.extensions import db
 from app.models import QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalItem, NationalSpec
+from app.models.workflow import WorkflowHistory
 from app.services import product_import, product_query, products
 from app.services.errors import DomainError
 from app.tenancy import UnitScopedModelView
@@ -42,6 +43,25 @@ def _specs_by_code(codes) -> dict[str, NationalSpec]:
     if not codes:
         return {}
     return {s.code: s for s in db.session.scalars(select(NationalSpec).where(NationalSpec.code.in_(codes)))}
+
+
+def _removable(rows) -> set[int]:
+    """Ids of the drafts that were never submitted (only creation in their history): the rows
+    that may be removed (删除 / 撤回 of an unneeded packaging), as ``products.delete_draft`` allows."""
+    drafts = [r.id for r in rows if r.state == "draft"]
+    if not drafts:
+        return set()
+    counts = dict(db.session.execute(
+        select(WorkflowHistory.record_id, func.count(WorkflowHistory.id))
+        .where(WorkflowHistory.record_type == "product", WorkflowHistory.record_id.in_(drafts))
+        .group_by(WorkflowHistory.record_id)).all())
+    return {pk for pk in drafts if counts.get(pk, 0) <= 1}
+
+
+def _back(default: str) -> str:
+    """The page a row button came from (维护产品信息 or 耗材产品列表); local paths only."""
+    back = request.form.get("back") or ""
+    return back if back.startswith("/") and not back.startswith("//") and "\\" not in back else default
 
 
 def _import(item: QualItem | None):
@@ -132,7 +152,7 @@ class ConsumableItemView(UnitScopedModelView):
             "products/item_products.html", item=item, national=national, specs=specs, rows=rows,
             spec_map={s.code: s for s in specs}, errors=errors, result=result, form=EmptyForm(),
             measure_units=products.dictionary_units(MEASURE_UNIT), package_units=products.dictionary_units(PACKAGE_UNIT),
-            data=request.form if request.method == "POST" and errors else None,
+            data=request.form if request.method == "POST" and errors else None, removable=_removable(rows),
             allowed=lambda r: engine.allowed_actions(r, g.user), states=STATE_LABELS, title="维护产品信息")
 
 
@@ -152,7 +172,7 @@ class ConsumableProductView(QualificationBaseView):
         rows = db.session.scalars(self.scoped_query().where(QualProduct.revision_of_id.is_(None))
                                   .order_by(QualProduct.code, QualProduct.id)).all()
         return self.render_template(
-            "products/products.html", rows=rows, revisions=self._revisions(rows),
+            "products/products.html", rows=rows, revisions=self._revisions(rows), removable=_removable(rows),
             spec_map=_specs_by_code(r.code for r in rows), result=result, form=EmptyForm(), states=STATE_LABELS,
             allowed=lambda r: engine.allowed_actions(r, g.user), title="耗材产品列表")
 
@@ -189,9 +209,21 @@ class ConsumableProductView(QualificationBaseView):
     @has_access
     def show(self, pk):
         record = self.get_owned_or_404(pk)
-        return self.render_template("products/product_show.html", record=record,
+        item_code = record.item.code if record.item else record.code[:20]
+        national_item = db.session.scalar(select(NationalItem).where(NationalItem.code == item_code))
+        return self.render_template("products/product_show.html", record=record, national_item=national_item,
                                     spec=_specs_by_code([record.code]).get(record.code), states=STATE_LABELS,
                                     title="产品详情")
+
+    @expose("/withdraw/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def withdraw(self, pk):
+        """撤回 (待初审 → 待提交), back to the page the row was shown on."""
+        done, _ = self._transition(pk, "withdraw")
+        if done is not None:
+            flash("已撤回，可修改后重新提交", "success")
+        return redirect(_back(url_for("ConsumableProductView.list")))
 
     @expose("/delete/<int:pk>", methods=["POST"])
     @has_access
@@ -206,7 +238,7 @@ class ConsumableProductView(QualificationBaseView):
             flash(exc.message, "danger")
         else:
             flash("已删除该包装信息", "success")
-        return redirect(request.form.get("back") or url_for("ConsumableProductView.list"))
+        return redirect(_back(url_for("ConsumableProductView.list")))
 
     @expose("/batch-submit", methods=["POST"])
     @has_access
@@ -223,7 +255,7 @@ class ConsumableProductView(QualificationBaseView):
                 flash(f"批量提交：成功{len(result.ok)}条", "success")
             for _pk, reason in result.failed:
                 flash(reason, "danger")
-        return redirect(request.form.get("back") or url_for("ConsumableProductView.list"))
+        return redirect(_back(url_for("ConsumableProductView.list")))
 
     @expose("/template")
     @has_access

@@ -63,6 +63,8 @@ def test_guide_000_section_2_2_3(page, live_server, tmp_path):
     expect(page.locator("#items")).to_contain_text(ITEM)
     # 【维护产品信息】→ 新增包装
     page.locator("#items tr", has_text=ITEM).get_by_role("link", name="维护产品信息").click()
+    expect(page.get_by_label("最小包装转换比")).to_be_hidden()
+    page.get_by_role("button", name="新增包装").click()
     page.get_by_label("规格型号（27位耗材医保编码）").select_option(ITEM + "0000001")
     page.get_by_label("最小计量单位").select_option("支")
     page.get_by_label("最小包装单位").select_option("盒")
@@ -72,6 +74,20 @@ def test_guide_000_section_2_2_3(page, live_server, tmp_path):
     page.get_by_role("button", name="保存").click()
     expect(page.locator("#products")).to_contain_text("10支/盒")
     expect(page.locator("#products")).to_contain_text("20盒/箱")
+    # 可以撤回不需要的包装信息
+    page.get_by_role("button", name="新增包装").click()
+    page.get_by_label("规格型号（27位耗材医保编码）").select_option(ITEM + "0000025")
+    page.get_by_label("最小计量单位").select_option("个")
+    page.get_by_label("最小包装单位").select_option("袋")
+    page.get_by_label("最小包装转换比").fill("5")
+    page.get_by_role("button", name="保存").click()
+    unwanted = page.locator("#products tr", has_text=ITEM + "0000025")
+    expect(unwanted).to_contain_text("5个/袋")
+    page.once("dialog", lambda dialog: dialog.accept())
+    unwanted.get_by_role("button", name="撤回").click()
+    expect(page.get_by_text("已删除该包装信息")).to_be_visible()
+    expect(page.locator("#products")).not_to_contain_text(ITEM + "0000025")
+    expect(page.locator("#products tr", has_text=ITEM + "0000001").get_by_role("link", name="编辑")).to_be_visible()
     # 下载模板, fill 20 rows of which 3 are wrong, 导入
     with page.expect_download() as info:
         page.get_by_role("link", name="下载模板").click()

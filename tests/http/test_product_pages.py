@@ -164,3 +164,92 @@ def test_empty_workbook_is_refused(maker_client):
     resp = maker_client.post("/procurement/products/list/", data={
         "csrf_token": token, "op": "import", "file": (buf, "empty.xlsx")}, content_type="multipart/form-data")
     assert "没有数据" in text(resp)
+
+
+def row_html(html, pk):
+    """The <tr> of one product row (its cells, 操作 included)."""
+    m = re.search(r'<tr data-id="%s"[^>]*>(.*?)</tr>' % pk, html, re.S)
+    assert m, f"no row {pk}"
+    return m.group(1)
+
+
+def test_row_buttons_sit_in_each_rows_operation_cell(maker_client):
+    item = products.add_items(maker_client.user, [ITEM])[0]
+    draft = products.add_packaging(maker_client.user, item, products.Packaging(ITEM + "0000001", "支", "盒", 10))
+    pending = products.add_packaging(maker_client.user, item, products.Packaging(ITEM + "0000002", "支", "盒", 5),
+                                     submit=True)
+    for url in ("/procurement/products/list/", f"/procurement/items/products/{item.id}"):
+        html = text(maker_client.get(url))
+        assert 'class="row-actions"' in html and '<div class="row-actions"' not in html  # no block under the table
+        row = row_html(html, draft.id)
+        for words in ("查看", "编辑", "变更记录", f"/procurement/products/edit/{draft.id}",
+                      f"/procurement/products/delete/{draft.id}", 'name="rowid"', 'form="product-batch"'):
+            assert words in row, (url, words)
+        row = row_html(html, pending.id)
+        assert f"/procurement/products/withdraw/{pending.id}" in row and ">撤回<" in row
+        assert "/procurement/products/edit/" not in row and "/delete/" not in row and 'name="rowid"' not in row
+        # the 批量提交 form is not wrapped round the row forms (forms cannot nest)
+        batch = re.search(r'<form[^>]*id="product-batch".*?</form>', html, re.S).group(0)
+        assert "<table" not in batch and "/withdraw/" not in batch
+    list_row = row_html(text(maker_client.get("/procurement/products/list/")), draft.id)
+    assert ">删除<" in list_row
+    item_row = row_html(text(maker_client.get(f"/procurement/items/products/{item.id}")), draft.id)
+    assert ">撤回<" in item_row and ">删除<" not in item_row and "撤回并删除该包装信息？" in item_row
+
+
+def test_new_packaging_is_a_button_opening_the_form(maker_client):
+    item = products.add_items(maker_client.user, [ITEM])[0]
+    html = text(maker_client.get(f"/procurement/items/products/{item.id}"))
+    assert re.search(r'<button type="button"[^>]*data-target="#packaging-panel"[^>]*>新增包装</button>', html)
+    assert '<div id="packaging-panel" class="collapse">' in html  # closed until the button opens it
+    token = csrf_token(maker_client, f"/procurement/items/products/{item.id}")
+    bad = text(maker_client.post(f"/procurement/items/products/{item.id}", data={
+        "csrf_token": token, "code": ITEM + "0000001", "min_unit": "支", "pack_unit": "盒", "pack_ratio": "0",
+        "action": "save"}))
+    assert '<div id="packaging-panel" class="collapse in">' in bad  # errors stay visible
+
+
+def test_withdrawing_a_draft_packaging_removes_it(maker_client):
+    item = products.add_items(maker_client.user, [ITEM])[0]
+    keep = products.add_packaging(maker_client.user, item, products.Packaging(ITEM + "0000001", "支", "盒", 10))
+    unwanted = products.add_packaging(maker_client.user, item, products.Packaging(ITEM + "0000002", "个", "袋", 5))
+    page = f"/procurement/items/products/{item.id}"
+    token = csrf_token(maker_client, page)
+    resp = maker_client.post(f"/procurement/products/delete/{unwanted.id}", data={"csrf_token": token, "back": page})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(page)
+    html = text(maker_client.get(page))
+    assert "已删除该包装信息" in html and f'data-id="{unwanted.id}"' not in html and f'data-id="{keep.id}"' in html
+    db.session.expire_all()
+    assert db.session.get(QualProduct, unwanted.id) is None and db.session.get(QualProduct, keep.id) is not None
+    # an outside address in ``back`` is not followed
+    resp = maker_client.post(f"/procurement/products/delete/{keep.id}",
+                             data={"csrf_token": token, "back": "//evil.example/"})
+    assert resp.headers["Location"].endswith("/procurement/products/list/")
+
+
+def test_pending_packaging_withdraws_to_draft_and_back_to_its_page(maker_client):
+    item = products.add_items(maker_client.user, [ITEM])[0]
+    record = products.add_packaging(maker_client.user, item, products.Packaging(ITEM + "0000001", "支", "盒", 10),
+                                    submit=True)
+    page = f"/procurement/items/products/{item.id}"
+    token = csrf_token(maker_client, page)
+    resp = maker_client.post(f"/procurement/products/withdraw/{record.id}",
+                             data={"csrf_token": token, "version": record.version, "back": page})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(page)
+    db.session.expire_all()
+    assert db.session.get(QualProduct, record.id).state == "draft"
+    row = row_html(text(maker_client.get(page)), record.id)
+    # submitted once: it is edited and submitted again, no longer removed
+    assert "编辑" in row and "/delete/" not in row
+
+
+def test_product_detail_shows_every_packaging_field(maker_client):
+    item = products.add_items(maker_client.user, [ITEM])[0]
+    record = products.add_packaging(maker_client.user, item,
+                                    products.Packaging(ITEM + "0000002", "支", "盒", 10, "箱", 20))
+    html = text(maker_client.get(f"/procurement/products/show/{record.id}"))
+    for label, value in (("20位耗材医保编码", ITEM), ("单件名称", "动脉灌注管"), ("27位耗材医保编码", ITEM + "0000002"),
+                         ("规格", "20Fr"), ("型号", "M-2"), ("最小计量单位", "支"), ("最小包装单位", "盒"),
+                         ("最小包装转换比", "10"), ("最小包装规格", "10支/盒"), ("中包装单位", "箱"),
+                         ("中包装转换比", "20"), ("中包装规格", "20盒/箱"), ("审核状态", "待提交")):
+        assert re.search(r"<th>%s</th><td>[^<]*(<span[^>]*>)?\s*%s" % (label, re.escape(value)), html), label
