@@ -8,7 +8,21 @@ from flask_appbuilder import Model
 from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.i18n import N_
 from app.models.mixins import utcnow
+
+# SMS purposes (app/services/operators.py, app/services/password_reset.py) and
+# outbox states (app/services/sms.py): Chinese msgids, translated where shown.
+PURPOSE_LABELS = {
+    "operator_password": N_("经办人初始密码"),
+    "operator_reset": N_("经办人密码重置"),
+    "password_reset": N_("找回密码验证码"),
+}
+
+STATUS_LABELS = {
+    "stored": N_("已存储"),
+    "sent": N_("已发送"),
+}
 
 
 class SmsMessage(Model):
