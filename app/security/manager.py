@@ -8,6 +8,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.models import AppUser
+from app.views.admin import PlatformGroupView, PlatformRoleView, PlatformUserStatsView, PlatformUserView
 from app.views.auth import UnitLoginView
 
 _CACHE = "_role_permissions"
@@ -16,10 +17,27 @@ _CACHE = "_role_permissions"
 class PlatformSecurityManager(SecurityManager):
     user_model = AppUser
     authdbview = UnitLoginView
+    # FAB's security views with Chinese labels/formatters (app/views/admin.py)
+    userdbmodelview = PlatformUserView
+    rolemodelview = PlatformRoleView
+    groupmodelview = PlatformGroupView
+    userstatschartview = PlatformUserStatsView
+
+    # FAB menu entry of the (unused) user groups
+    hidden_security_menus = ("List Groups",)
 
     def __init__(self, appbuilder):
         super().__init__(appbuilder)
         current_app.before_request(forget_role_permissions)
+
+    def register_views(self):
+        """FAB's security views, less the menu entries this platform does not use
+        (user groups: roles are given to users directly)."""
+        super().register_views()
+        security = self.appbuilder.menu.find("Security")
+        if security is not None:
+            security.childs = [item for item in security.childs
+                               if getattr(item, "name", None) not in self.hidden_security_menus]
 
     def on_user_logout(self, user) -> None:
         from app.services import audit
