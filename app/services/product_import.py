@@ -166,7 +166,7 @@ def _load(actor: AppUser, rows, item: QualItem | None, result: ImportResult) -> 
 def _flush(actor, chunk, item, result, measure, package, unit_items, seen, existing) -> None:
     codes = {_text(v["code"]) for _, _, v in chunk}
     known = set(db.session.scalars(select(NationalSpec.code).where(NationalSpec.code.in_(codes))))
-    new_records = []
+    new_rows: list[dict[str, Any]] = []
     for number, values, v in chunk:
         code = _text(v["code"])
         reasons = _row_errors(actor, v, code, item, measure, package, unit_items, known)
@@ -181,18 +181,15 @@ def _flush(actor, chunk, item, result, measure, package, unit_items, seen, exist
                 reasons = [f"编码{code}已存在相同的包装信息，不能重复维护"]
             else:
                 seen[key] = number
-                record = QualProduct(unit_id=actor.unit_id, item_id=unit_items[code[:20]].id, code=code,
+                new_rows.append(dict(unit_id=actor.unit_id, item_id=unit_items[code[:20]].id, code=code,
                                      min_unit=key[1], pack_unit=key[2], pack_ratio=ratio,
                                      mid_unit=mid_unit or None, mid_ratio=mid, state=State.DRAFT.value,
-                                     source="import")
-                new_records.append(record)
+                                     source="import", revision_of_id=None))
         if reasons:
             result.rejected.append((number, [_text(x) for x in values], "；".join(reasons)))
-    if new_records:
-        db.session.add_all(new_records)
-        db.session.flush()
-        engine.records_created(new_records, actor, action="import")
-        result.saved += len(new_records)
+    if new_rows:
+        engine.insert_records(QualProduct, new_rows, actor, action="import")
+        result.saved += len(new_rows)
 
 
 def _row_errors(actor, v, code, item, measure, package, unit_items, known) -> list[str]:

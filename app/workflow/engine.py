@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import ARRAY, DateTime, Integer, String, any_, bindparam, literal, null, select, text
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -210,17 +210,43 @@ def record_created(record, user, action: str | None = None, audited: bool = True
     _write_history(record, rtype, user, action, None, record.state, audited=audited)
 
 
-def records_created(records: list, user, action: str = "create") -> None:
-    """Bulk form of :func:`record_created` (imports): one INSERT for all history rows."""
-    if not records:
-        return
-    rtype = record_type_of(records[0])
+def insert_records(model, rows: list[dict], user, action: str = "create") -> list[int]:
+    """Bulk form of :func:`record_created` (imports): the records and their history rows
+    written without ORM objects; returns the new ids in the order of ``rows``.
+
+    On PostgreSQL the ids are drawn from the table's sequence first, so both INSERTs go
+    through psycopg's pipelined ``executemany`` of one short statement (SQLAlchemy's
+    multi-row VALUES with RETURNING would send statements of thousands of placeholders
+    that psycopg re-parses on every batch); elsewhere one INSERT … RETURNING per batch.
+    """
+    if not rows:
+        return []
+    rtype = _REGISTRY.get(model)
+    if rtype is None:
+        raise WorkflowError("不支持的记录类型")
+    table = model.__table__
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
+        ids = list(conn.execute(text("SELECT nextval(:s) FROM generate_series(1, :n)"),
+                                {"s": sequence, "n": len(rows)}).scalars())
+        rows = [{**row, "id": new_id} for row, new_id in zip(rows, ids)]
+        conn.execute(table.insert(), rows)
+    else:
+        ids = list(conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    # their history rows: one INSERT … SELECT on the server, whatever the number of records
     unit = getattr(user, "unit", None)
-    now = utcnow()
-    db.session.execute(insert(WorkflowHistory), [dict(
-        record_type=rtype.key, record_id=r.id, unit_id=r.unit_id, created_at=now, user_id=getattr(user, "id", None),
-        username=getattr(user, "username", None), actor_unit=unit.name if unit is not None else "平台",
-        action=action, from_state=None, to_state=r.state) for r in records])
+    chosen = (table.c.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+              if conn.dialect.name == "postgresql" else table.c.id.in_(ids))
+    history = WorkflowHistory.__table__
+    conn.execute(history.insert().from_select(
+        ["record_type", "record_id", "unit_id", "created_at", "user_id", "username", "actor_unit", "action",
+         "from_state", "to_state"],
+        select(literal(rtype.key), table.c.id, table.c.unit_id, literal(utcnow(), DateTime),
+               literal(getattr(user, "id", None), Integer), literal(getattr(user, "username", None), String),
+               literal(unit.name if unit is not None else "平台"), literal(action), null(), table.c.state)
+        .where(chosen).order_by(table.c.id)))
+    return ids
 
 
 def history_of(rtype_key: str, record_id: int) -> list[WorkflowHistory]:

@@ -151,6 +151,12 @@ def test_import_saves_valid_rows_and_reports_the_rest(maker, item):
     assert "不属于本单位" in reasons[19] and "不在数据字典中" in reasons[20] and "与第2行重复" in reasons[21]
     assert "大于等于1的整数" in reasons[22] and "小数" in reasons[23] and "同时填写" in reasons[24]
     assert db.session.scalar(select(func.count(QualProduct.id)).where(QualProduct.state == "draft")) == 17
+    saved = db.session.scalars(select(QualProduct).order_by(QualProduct.id)).all()
+    assert [p.code for p in saved] == [r[0] for r in rows[:17]] and all(p.version == 1 for p in saved)
+    for record in saved:  # each imported record has exactly its one 变更记录 line
+        [line] = engine.history_of("product", record.id)
+        assert (line.action, line.from_state, line.to_state, line.unit_id, line.username) == (
+            "import", None, "draft", maker.unit_id, maker.username)
     log = load_workbook(io.BytesIO(product_import.error_log(product_import.find(maker, result.token))))
     ws = log.active
     assert [c.value for c in ws[1]] == ["行号", *product_import.HEADERS, "错误原因"]
