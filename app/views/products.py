@@ -18,7 +18,7 @@ from app.services import product_import, product_query, products
 from app.services.errors import DomainError
 from app.tenancy import UnitScopedModelView
 from app.views.forms import EmptyForm, apply_post
-from app.views.qualification import QualificationBaseView
+from app.views.qualification import QualificationBaseView, back_to as _back
 from app.workflow import engine
 from app.workflow.engine import STATE_LABELS
 
@@ -56,12 +56,6 @@ def _removable(rows) -> set[int]:
         .where(WorkflowHistory.record_type == "product", WorkflowHistory.record_id.in_(drafts))
         .group_by(WorkflowHistory.record_id)).all())
     return {pk for pk in drafts if counts.get(pk, 0) <= 1}
-
-
-def _back(default: str) -> str:
-    """The page a row button came from (维护产品信息 or 耗材产品列表); local paths only."""
-    back = request.form.get("back") or ""
-    return back if back.startswith("/") and not back.startswith("//") and "\\" not in back else default
 
 
 def _import(item: QualItem | None):
@@ -214,16 +208,6 @@ class ConsumableProductView(QualificationBaseView):
         return self.render_template("products/product_show.html", record=record, national_item=national_item,
                                     spec=_specs_by_code([record.code]).get(record.code), states=STATE_LABELS,
                                     title="产品详情")
-
-    @expose("/withdraw/<int:pk>", methods=["POST"])
-    @has_access
-    @permission_name("edit")
-    def withdraw(self, pk):
-        """撤回 (待初审 → 待提交), back to the page the row was shown on."""
-        done, _ = self._transition(pk, "withdraw")
-        if done is not None:
-            flash("已撤回，可修改后重新提交", "success")
-        return redirect(_back(url_for("ConsumableProductView.list")))
 
     @expose("/delete/<int:pk>", methods=["POST"])
     @has_access

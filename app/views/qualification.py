@@ -45,6 +45,12 @@ def _history_rows(rtype_key: str, record_id: int):
     return rows
 
 
+def back_to(default: str) -> str:
+    """The page a row button came from (e.g. 维护产品信息 or 耗材产品列表); local paths only."""
+    back = request.form.get("back") or ""
+    return back if back.startswith("/") and not back.startswith("//") and "\\" not in back else default
+
+
 class QualificationBaseView(UnitScopedModelView):
     """Shared verbs of the reviewed, unit-owned lists (撤回, 变更, 变更记录, files)."""
 
@@ -83,10 +89,11 @@ class QualificationBaseView(UnitScopedModelView):
     @has_access
     @permission_name("edit")
     def withdraw(self, pk):
+        """撤回 (待初审 → 待提交), back to the page the row was shown on."""
         done, _ = self._transition(pk, "withdraw")
         if done is not None:
             flash("已撤回，可修改后重新提交", "success")
-        return redirect(url_for(f"{self.endpoint_name}.list"))
+        return redirect(back_to(url_for(f"{self.endpoint_name}.list")))
 
     @expose("/submit/<int:pk>", methods=["POST"])
     @has_access
