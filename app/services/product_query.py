@@ -15,6 +15,7 @@ from app.excel import build_error_log
 from app.extensions import db
 from app.models import QualItem, QualProduct, Unit
 from app.models.national import NationalCertificate, NationalItem, NationalSpec
+from app.services.national import CODE_PREFIX, code_range
 
 FILTERS = ("code", "name", "enterprise", "certificate")
 PAGE_SIZE = 50
@@ -48,7 +49,9 @@ def _query(filters: dict[str, str]):
              .outerjoin(NationalSpec, NationalSpec.code == QualProduct.code)
              .where(QualProduct.state == "effective"))
     if filters.get("code"):
-        query = query.where(QualProduct.code.startswith(filters["code"].upper(), autoescape=True))
+        code = filters["code"].upper()
+        query = query.where(code_range(QualProduct.code, code) if CODE_PREFIX.match(code)
+                            else QualProduct.code.startswith(code, autoescape=True))
     if filters.get("name"):
         query = query.where(NationalItem.name.contains(filters["name"], autoescape=True))
     if filters.get("enterprise"):

@@ -227,3 +227,18 @@ def test_dictionary_unit_in_use_cannot_be_deleted_and_renames_follow(maker, item
     dictionary.rename(PACKAGE_UNIT, "箱", "大箱")
     db.session.refresh(record)
     assert record.mid_unit == "大箱" and record.mid_spec == "20盒/大箱"
+
+
+@pytest.mark.parametrize("prefix,expected", [
+    ("C0901010100000006626", 3), ("c09010101000000066260000002", 1), ("C09", 3), ("C0999", 0), ("C1", 0),
+    ("C0901010100000006626000000", 3), ("0000001", 0), ("C%", 0)])
+def test_product_query_code_prefix(maker, item, prefix, expected):
+    """耗材产品查询 by code prefix: an index range for C + digits, any case; wildcards are literal."""
+    from app.services import product_query
+
+    for n in (1, 2, 3):
+        products.add_packaging(maker, item, pack(code=f"{ITEM}{n:07d}"))
+    db.session.execute(QualProduct.__table__.update().values(state="effective"))
+    page = product_query.search({"code": prefix})
+    assert len(page.rows) == expected
+    assert all(row[0].code.startswith(prefix.upper()) for row in page.rows)
