@@ -34,6 +34,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
         register_views(appbuilder)
         appbuilder.post_init()
+        app.extensions["babel"].locale_selector = _select_locale
 
     from app.cli import register_cli
     from app.views.errors import register_error_handlers
@@ -41,6 +42,25 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_cli(app)
     register_error_handlers(app)
     return app
+
+
+def _select_locale() -> str:
+    """FAB's selector, less its habit of writing the default locale into every session.
+
+    That write gives every response (a 404 favicon included) a Set-Cookie carrying the
+    session as the request saw it; a response that set off before 单位登录 put the CSRF
+    token into the session could then land after it and erase the token, so the login
+    POST failed with 400.  The session now changes only when the user picks a language.
+    """
+    from flask import current_app, has_request_context, request, session
+
+    languages = current_app.config["LANGUAGES"]
+    default = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")
+    if has_request_context():
+        chosen = request.args.get("_l_") or session.get("locale")
+        if chosen in languages:
+            return chosen
+    return default
 
 
 def _migrations_dir() -> str:

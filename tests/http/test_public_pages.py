@@ -154,3 +154,13 @@ def test_field_errors_follow_the_language(client):
     html = text(client.post("/register/unit", data=form_data(token, contact_phone="12345")))
     assert "The mobile number has 11 digits" in field_error(html, "contact_phone")
     client.get("/lang/zh")
+
+
+def test_pages_that_need_no_session_leave_the_cookie_alone(app):
+    """A stray response (a 404 favicon, the home page) must never rewrite the session cookie,
+    or it can land after 单位登录's and erase the CSRF token the login POST needs."""
+    for url in ("/", "/favicon.ico", "/no-such-page"):
+        resp = app.test_client().get(url)
+        assert resp.headers.get_all("Set-Cookie") == [], url
+    assert "session=" in " ".join(app.test_client().get("/login/").headers.get_all("Set-Cookie"))
+
