@@ -181,10 +181,9 @@ class ConsumableProductView(QualificationBaseView):
     @has_access
     def edit(self, pk):
         record = self.get_owned_or_404(pk)
-        if record.state not in engine.EDITABLE:
-            flash(f"当前状态为“{STATE_LABELS[record.state]}”，不能编辑" +
-                  ("；已生效的记录请使用“变更”" if record.state == "effective" else ""), "danger")
-            return redirect(url_for("ConsumableProductView.list"))
+        refused = self.refuse_unless_editable(record)
+        if refused:
+            return refused
         errors = {}
         if request.method == "POST":
             submit = request.form.get("action") == "submit"

@@ -85,6 +85,15 @@ class QualificationBaseView(UnitScopedModelView):
             return None, record
         return result, record
 
+    def refuse_unless_editable(self, record):
+        """编辑 only in 待提交 / 审核不通过 (the engine's rule): else back to the list, saying why."""
+        try:
+            engine.assert_editable(record)
+        except WorkflowError as exc:
+            flash(exc.message, "danger")
+            return redirect(url_for(f"{self.endpoint_name}.list"))
+        return None
+
     @expose("/withdraw/<int:pk>", methods=["POST"])
     @has_access
     @permission_name("edit")
@@ -219,10 +228,9 @@ class ConsumableEntrustmentView(QualificationBaseView):
     @has_access
     def edit(self, pk):
         record = self.get_owned_or_404(pk)
-        if record.state not in engine.EDITABLE:
-            flash(f"当前状态为“{STATE_LABELS[record.state]}”，不能编辑" +
-                  ("；已生效的记录请使用“变更”" if record.state == "effective" else ""), "danger")
-            return redirect(url_for("ConsumableEntrustmentView.list"))
+        refused = self.refuse_unless_editable(record)
+        if refused:
+            return refused
         if request.method == "POST":
             if not EmptyForm().validate_on_submit():
                 abort(400)
@@ -315,27 +323,19 @@ class ConsumableCertificateView(QualificationBaseView):
     @has_access
     def edit(self, pk):
         record = self.get_owned_or_404(pk)
-        if record.state not in engine.EDITABLE:
-            flash(f"当前状态为“{STATE_LABELS[record.state]}”，不能编辑" +
-                  ("；已生效的记录请使用“变更”" if record.state == "effective" else ""), "danger")
-            return redirect(url_for("ConsumableCertificateView.list"))
+        refused = self.refuse_unless_editable(record)
+        if refused:
+            return refused
         errors = {}
         if request.method == "POST":
-            if not EmptyForm().validate_on_submit():
-                abort(400)
             submit = request.form.get("action") == "submit"
-            try:
-                q.save_certificate(g.user, record, request.form.get("contact_name", ""),
-                                   request.form.get("contact_phone", ""), request.form.get("remark", ""),
-                                   _upload("scan"), submit=submit)
-            except ValidationFailed as exc:
-                errors = exc.errors
-            except (DomainError, WorkflowError) as exc:
-                db.session.rollback()
-                flash(exc.message, "danger")
-            else:
-                flash("已提交，等待审核" if submit else "保存成功", "success")
-                return redirect(url_for("ConsumableCertificateView.list"))
+            done, errors = apply_post(
+                lambda: q.save_certificate(g.user, record, request.form.get("contact_name", ""),
+                                           request.form.get("contact_phone", ""), request.form.get("remark", ""),
+                                           _upload("scan"), submit=submit),
+                "已提交，等待审核" if submit else "保存成功", url_for("ConsumableCertificateView.list"))
+            if done:
+                return done
         return self.render_template("qualification/certificate_form.html", record=record,
                                     national=national.certificate(record.cert_no),
                                     files=q.files_by_slot(record), errors=errors,

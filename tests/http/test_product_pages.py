@@ -119,6 +119,13 @@ def test_product_list_edit_submit_and_query(app, maker_client):
     record = db.session.get(QualProduct, record.id)
     engine.apply(record, "approve", chu)
     engine.apply(record, "approve", fu)
+    # an effective record is edited only through 变更: the edit page refuses, a forged POST changes nothing
+    refused = text(maker_client.get(f"/procurement/products/edit/{record.id}", follow_redirects=True))
+    assert "当前状态为“已生效”，不能编辑；已生效的记录请使用“变更”" in refused
+    maker_client.post(f"/procurement/products/edit/{record.id}", data={
+        "csrf_token": token, "min_unit": "支", "pack_unit": "盒", "pack_ratio": "99", "action": "save"})
+    db.session.expire_all()
+    assert db.session.get(QualProduct, record.id).pack_ratio == 12
     hospital = make_certified(UnitCategory.DESIGNATED, UnitRole.DESIGNATED_HOSPITAL)
     c = IsolatedClient(app, app.response_class, use_cookies=True)
     login(c, hospital.username, PASSWORD)
