@@ -6,20 +6,12 @@ import app.models.national  # noqa: F401
 from app.models import UnitCategory, UnitRole
 from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
 from app.services import qualification as q
-from tests.factories import (PASSWORD, make_certified, make_dictionary, make_national_cert, make_national_item,
+from tests.browser.helpers import login
+from tests.factories import (make_certified, make_dictionary, make_national_cert, make_national_item,
                              make_platform_user)
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 ITEM = "C0901010100000006626"
-
-
-def login(page, base, account):
-    page.goto(base + "/logout/")
-    page.goto(base + "/login/")
-    page.get_by_label("账号/手机号").fill(account)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/login" not in url)  # the POST has landed before we navigate on
 
 
 def open_menu(page, base, label):

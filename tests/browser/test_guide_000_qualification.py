@@ -3,20 +3,11 @@ from playwright.sync_api import expect
 
 import app.models.national  # noqa: F401
 from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
+from tests.browser.helpers import login
 from tests.factories import PASSWORD, make_certified, make_national_cert, make_platform_user
 from app.models import UnitCategory, UnitRole
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def login(page, base, account, password):
-    page.goto(base + "/logout/")
-    page.goto(base + "/")
-    page.locator(".navbar-right").get_by_role("link", name="单位登录").click()
-    page.get_by_label("账号/手机号").fill(account)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/login" not in url)  # the POST has landed before we navigate on
 
 
 def open_menu(page, base, label):

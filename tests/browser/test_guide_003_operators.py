@@ -6,15 +6,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import SmsMessage, UnitCategory, UnitRole
+from tests.browser.helpers import login
 from tests.factories import PASSWORD, make_certified, new_id_number
-
-
-def login_from_home(page, base, account, password):
-    page.goto(base + "/")
-    page.locator(".navbar-right").get_by_role("link", name="单位登录").click()
-    page.get_by_label("账号/手机号").fill(account)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 def open_procurement(page):
@@ -29,7 +22,7 @@ def log_out(page, base):
 
 def test_guide_003_steps_14_to_32(page, live_server):
     unit = make_certified(UnitCategory.DESIGNATED, UnitRole.DESIGNATED_HOSPITAL)
-    login_from_home(page, live_server, unit.username, PASSWORD)
+    login(page, live_server, unit.username, PASSWORD)
     page.get_by_role("link", name="进入单位网厅").click()
     # 14、返回单位网厅页面，点击单位管理
     page.locator(".hall-tiles").get_by_role("link", name="单位管理").click()
@@ -48,7 +41,7 @@ def test_guide_003_steps_14_to_32(page, live_server):
     initial = re.search(r"密码：([A-Za-z0-9]+)", sms).group(1)
     log_out(page, live_server)
     # 17、返回广东医保服务平台；18、点击单位登录，输入经办人账号（手机号）和密码（短信发送）
-    login_from_home(page, live_server, phone, initial)
+    login(page, live_server, phone, initial)
     # first login with an SMS password: set a new one
     expect(page.get_by_text("首次登录请先修改初始密码")).to_be_visible()
     page.get_by_label("原密码").fill(initial)
@@ -65,7 +58,7 @@ def test_guide_003_steps_14_to_32(page, live_server):
     expect(page.get_by_text("查询用户对应角色为空")).to_be_visible()
     log_out(page, live_server)
     # 22、登录单位账号，再次进入服务大厅点击招采企业服务后点击立即查看
-    login_from_home(page, live_server, unit.username, PASSWORD)
+    login(page, live_server, unit.username, PASSWORD)
     page.get_by_role("link", name="进入单位网厅").click()
     open_procurement(page)
     # 23、再次点击用户基础设置
@@ -87,7 +80,7 @@ def test_guide_003_steps_14_to_32(page, live_server):
     expect(page.locator("#assign-assigned")).to_contain_text(phone)
     log_out(page, live_server)
     # 28、再次返回广东医保服务平台；29、点击单位登录，登录经办人账号（账号为手机号）
-    login_from_home(page, live_server, phone, "Liu123456")
+    login(page, live_server, phone, "Liu123456")
     # 30、点击进入单位网厅；31、再次点击招采企业服务
     page.get_by_role("link", name="进入单位网厅").click()
     open_procurement(page)

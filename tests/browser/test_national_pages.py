@@ -10,15 +10,9 @@ from playwright.sync_api import expect
 from app.models import UnitCategory, UnitRole
 from app.services import national_import as ni
 from seed.national import load_national_demo
+from tests.browser.helpers import login
 from tests.factories import PASSWORD, make_certified, make_platform_user
 from tests.unit.test_national_import import CERT_A, ITEM_A, SPEC_A1
-
-
-def login(page, base, account, password):
-    page.goto(base + "/login/")
-    page.get_by_label("账号/手机号").fill(account)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 def test_admin_imports_the_template_and_browses(page, live_server, tmp_path):
