@@ -107,6 +107,16 @@ def csrf_token(client, url: str = "/login/") -> str:
     return match.group(1)
 
 
+def text(resp) -> str:
+    return resp.get_data(as_text=True)
+
+
+def field_error(html: str, field: str) -> str:
+    """The message shown next to ``field`` (the ``field-error`` block of our forms)."""
+    m = re.search(r'data-field="%s">([^<]+)<' % field, html)
+    return m.group(1) if m else ""
+
+
 def login(client, username: str, password: str, follow: bool = False):
     token = csrf_token(client)
     return client.post("/login/", data={"csrf_token": token, "username": username,

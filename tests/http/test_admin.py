@@ -5,15 +5,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditLog, RoleCeiling, Unit, UnitCategory, UnitRole
 from app.services import password_reset
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, text
 from tests.factories import PASSWORD, make_certified, make_platform_user, make_unit_user
 
 ADMIN_PAGES = ["/admin/units/list/", "/admin/ceilings/list/", "/admin/sms/list/", "/admin/audit/list/",
                "/admin/ca/list/", "/users/list/", "/roles/list/"]
-
-
-def text(resp):
-    return resp.get_data(as_text=True)
 
 
 @pytest.fixture

@@ -5,13 +5,9 @@ import pytest
 
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.services import dictionary
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, text
 from tests.factories import PASSWORD, make_certified, make_platform_user
 from app.models import UnitCategory, UnitRole
-
-
-def text(resp) -> str:
-    return resp.get_data(as_text=True)
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Attachment, Entrustment
-from tests.conftest import csrf_token
-from tests.http.test_qualification_pages import entrustment_form, maker_client, text  # noqa: F401
+from tests.conftest import csrf_token, text
+from tests.http.test_qualification_pages import entrustment_form, maker_client  # noqa: F401  (fixture)
 
 
 def test_a_refused_form_names_the_files_to_choose_again(maker_client):

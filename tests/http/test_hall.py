@@ -2,21 +2,16 @@
 import io
 import re
 
-import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CaBinding, Unit, UnitCategory, UnitRole
 from seed.certs import make_certificate
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, text
 from tests.factories import PASSWORD, make_certified, make_operator, make_unit_user
 
 HALL_PAGES = ["/hall/role-certification", "/hall/unit", "/hall/ca", "/hall/password", "/hall/procurement",
               "/procurement/"]
-
-
-def text(resp):
-    return resp.get_data(as_text=True)
 
 
 def test_anonymous_is_sent_to_login(client):

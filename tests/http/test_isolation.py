@@ -12,7 +12,7 @@ import re
 
 import pytest
 from flask_appbuilder import ModelView
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (AccountRole, AppUser, Attachment, AuditLog, CaBinding, Entrustment, ProductImport,

@@ -12,16 +12,12 @@ from app.extensions import db
 from app.models import NationalCertificate, NationalSpec, UnitCategory, UnitRole
 from app.services import national_import as ni
 from seed.national import load_national_demo
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, text
 from tests.factories import PASSWORD, make_certified, make_platform_user
 from tests.unit.test_national_import import CERT_A, CERT_B, CERT_HEADERS, ITEM_A, SPEC_A1, workbook
 
 ADMIN_PAGES = ["/admin/national/certificates/", "/admin/national/items/", "/admin/national/specs/",
                "/admin/national/import/", "/admin/dictionary/"]
-
-
-def text(resp) -> str:
-    return resp.get_data(as_text=True)
 
 
 @pytest.fixture

@@ -7,17 +7,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AccountRole, AppUser, SmsMessage, UnitCategory, UnitRole
 from app.services import account_roles, operators
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, field_error, login, text
 from tests.factories import PASSWORD, make_certified, new_id_number, new_phone
-
-
-def text(resp):
-    return resp.get_data(as_text=True)
-
-
-def field_error(html, field):
-    m = re.search(r'data-field="%s">([^<]+)<' % field, html)
-    return m.group(1) if m else ""
 
 
 @pytest.fixture

@@ -11,21 +11,12 @@ from app.extensions import db
 from app.models import QualItem, QualProduct, UnitCategory, UnitRole
 from app.services import products, qualification as q
 from app.workflow import engine
-from tests.conftest import IsolatedClient, csrf_token, login
+from tests.conftest import IsolatedClient, csrf_token, field_error, login, text
 from tests.factories import (PASSWORD, make_certified, make_dictionary, make_national_cert, make_national_item,
                              make_platform_user)
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 ITEM = "C0901010100000006626"
-
-
-def text(resp):
-    return resp.get_data(as_text=True)
-
-
-def field_error(html, field):
-    m = re.search(r'data-field="%s">([^<]+)<' % field, html)
-    return m.group(1) if m else ""
 
 
 @pytest.fixture

@@ -6,12 +6,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AppUser, AuditLog, SmsMessage, Unit
-from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, make_unit_user, new_h_code, new_id_number, new_phone, new_uscc
-
-
-def text(resp) -> str:
-    return resp.get_data(as_text=True)
+from tests.conftest import csrf_token, field_error, login, text
+from tests.factories import PASSWORD, make_unit_user, new_id_number, new_phone, new_uscc
 
 
 def test_home_page_names_the_platform_and_its_entries(client):
@@ -26,11 +22,6 @@ def form_data(token, **overrides):
                 contact_name="张三", contact_id_number=new_id_number(), contact_phone=new_phone())
     data.update(overrides)
     return data
-
-
-def field_error(html: str, field: str) -> str:
-    m = re.search(r'<p class="help-block field-error" data-field="%s">([^<]+)</p>' % field, html)
-    return m.group(1) if m else ""
 
 
 def test_register_walks_to_the_completion_page(client):

@@ -9,19 +9,10 @@ import app.models.national  # noqa: F401
 from app.extensions import db
 from app.models import Entrustment, QualCertificate, UnitCategory, UnitRole
 from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
-from tests.conftest import IsolatedClient, csrf_token, login
+from tests.conftest import IsolatedClient, csrf_token, field_error, login, text
 from tests.factories import PASSWORD, make_certified, make_national_cert, make_platform_user
 
 PDF = b"%PDF-1.4\n%%EOF\n"
-
-
-def text(resp):
-    return resp.get_data(as_text=True)
-
-
-def field_error(html, field):
-    m = re.search(r'data-field="%s">([^<]+)<' % field, html)
-    return m.group(1) if m else ""
 
 
 @pytest.fixture
