@@ -74,6 +74,14 @@ def holders(role: AccountRole) -> list[AppUser]:
                                    .order_by(AppUser.id)))
 
 
+def holder_counts(actor: AppUser) -> dict[int, int]:
+    """账号角色管理: how many of the unit's operators hold each role."""
+    return dict(db.session.execute(
+        select(AppUser.account_role_id, func.count(AppUser.id))
+        .where(AppUser.unit_id == actor.unit_id, AppUser.account_role_id.is_not(None))
+        .group_by(AppUser.account_role_id)).all())
+
+
 def delete_role(actor: AppUser, role: AccountRole) -> None:
     _require_unit_account(actor)
     _check_owner(role, actor)

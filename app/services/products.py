@@ -235,6 +235,14 @@ def _apply(record: QualProduct, data: Packaging) -> None:
     record.mid_ratio = parse_ratio(data.mid_ratio, "", False)[0] if record.mid_unit else None
 
 
+def item_products(actor: AppUser, item: QualItem) -> list[QualProduct]:
+    """维护产品信息: the packaging rows of one of the unit's single items (pending changes included)."""
+    _own(item, actor)
+    return list(db.session.scalars(select(QualProduct).where(
+        QualProduct.unit_id == actor.unit_id, QualProduct.item_id == item.id,
+        QualProduct.state != State.MERGED.value).order_by(QualProduct.code, QualProduct.id)))
+
+
 def add_packaging(actor: AppUser, item: QualItem, data: Packaging, submit: bool = False) -> QualProduct:
     """新增包装 on an item's product page."""
     _own(item, actor)

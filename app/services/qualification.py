@@ -274,6 +274,18 @@ def maintainable_cert_numbers(actor: AppUser) -> set[str]:
     return set(own) | linked
 
 
+def _listed_cert_numbers(actor: AppUser) -> set[str]:
+    return set(db.session.scalars(select(QualCertificate.cert_no).where(
+        QualCertificate.unit_id == actor.unit_id, QualCertificate.revision_of_id.is_(None))))
+
+
+def selectable_certificates(actor: AppUser) -> list:
+    """What 新增 offers: maintainable national certificates not yet in the unit's list."""
+    listed = _listed_cert_numbers(actor)
+    chosen = (national.certificate(n) for n in sorted(maintainable_cert_numbers(actor)) if n not in listed)
+    return [c for c in chosen if c is not None]
+
+
 def add_certificates(actor: AppUser, cert_nos: list[str]) -> list[QualCertificate]:
     """新增: one draft per chosen national certificate; all refused if any is not allowed."""
     cert_nos = list(dict.fromkeys(n.strip() for n in cert_nos if n and n.strip()))
@@ -284,8 +296,7 @@ def add_certificates(actor: AppUser, cert_nos: list[str]) -> list[QualCertificat
     if bad:
         raise ValidationFailed({"certificates": "、".join(bad) + " 不是本单位注册的注册证，也未被本单位已提交或已生效的"
                                                "委托授权关联。如在当前列表中未找到，请前往国家平台进行增补。"})
-    existing = set(db.session.scalars(select(QualCertificate.cert_no).where(
-        QualCertificate.unit_id == actor.unit_id, QualCertificate.revision_of_id.is_(None))))
+    existing = _listed_cert_numbers(actor)
     dup = [n for n in cert_nos if n in existing]
     if dup:
         raise ValidationFailed({"certificates": "、".join(dup) + " 已在本单位注册证列表中"})

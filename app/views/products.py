@@ -136,9 +136,7 @@ class ConsumableItemView(UnitScopedModelView):
                     "包装信息已保存", url_for("ConsumableItemView.products", pk=item.id))
                 if done:
                     return done
-        rows = db.session.scalars(select(QualProduct).where(
-            QualProduct.unit_id == g.user.unit_id, QualProduct.item_id == item.id,
-            QualProduct.state != "merged").order_by(QualProduct.code, QualProduct.id)).all()
+        rows = products.item_products(g.user, item)
         national = db.session.scalar(select(NationalItem).where(NationalItem.code == item.code))
         specs = list(db.session.scalars(select(NationalSpec).where(NationalSpec.item_id == national.id)
                                         .order_by(NationalSpec.code))) if national else []

@@ -8,7 +8,6 @@ from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
-from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ENTRUSTMENT_KINDS, Attachment, Entrustment, QualCertificate
@@ -312,11 +311,7 @@ class ConsumableCertificateView(QualificationBaseView):
                 return redirect(url_for("ConsumableCertificateView.edit", pk=created[0].id))
             if done:
                 return done
-        numbers = sorted(q.maintainable_cert_numbers(g.user))
-        taken = set(db.session.scalars(select(QualCertificate.cert_no).where(
-            QualCertificate.unit_id == g.user.unit_id, QualCertificate.revision_of_id.is_(None))))
-        options = [national.certificate(n) for n in numbers if n not in taken]
-        return self.render_template("qualification/certificate_add.html", options=[o for o in options if o],
+        return self.render_template("qualification/certificate_add.html", options=q.selectable_certificates(g.user),
                                     errors=errors, form=EmptyForm(), title="新增注册证")
 
     @expose("/edit/<int:pk>", methods=["GET", "POST"])

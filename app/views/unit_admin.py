@@ -12,7 +12,6 @@ from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
-from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AccountRole, AppUser, UserKind
@@ -105,10 +104,7 @@ class AccountRoleView(UnitScopedModelView):
     @has_access
     def list(self):
         roles = db.session.scalars(self.scoped_query().order_by(AccountRole.id)).all()
-        counts = dict(db.session.execute(
-            select(AppUser.account_role_id, func.count(AppUser.id))
-            .where(AppUser.unit_id == g.user.unit_id, AppUser.account_role_id.is_not(None))
-            .group_by(AppUser.account_role_id)).all())
+        counts = account_roles.holder_counts(g.user)
         return self.render_template("unit/roles.html", roles=roles, counts=counts, form=EmptyForm(),
                                     menus=bundles.MENUS_BY_KEY,
                                     title="账号角色管理")

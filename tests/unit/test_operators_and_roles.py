@@ -130,6 +130,7 @@ def test_one_role_per_operator_assigning_another_moves_it(maker):
     labels = {view for perm, view in perms(op) if perm == "menu_access"}
     assert labels == {"耗材产品列表"}
     assert account_roles.holders(first) == []
+    assert account_roles.holder_counts(maker) == {second.id: 1}
 
 
 def test_role_in_use_cannot_be_deleted(maker):

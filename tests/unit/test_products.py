@@ -242,3 +242,11 @@ def test_product_query_code_prefix(maker, item, prefix, expected):
     page = product_query.search({"code": prefix})
     assert len(page.rows) == expected
     assert all(row[0].code.startswith(prefix.upper()) for row in page.rows)
+
+
+def test_item_products_are_the_units_own(maker, item):
+    record = products.add_packaging(maker, item, pack())
+    assert products.item_products(maker, item) == [record]
+    stranger = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
+    with pytest.raises(DomainError):
+        products.item_products(stranger, item)

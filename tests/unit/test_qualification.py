@@ -103,6 +103,9 @@ def test_maintainable_certificates(maker):
     assert "国械注进20172400054" not in q.maintainable_cert_numbers(maker)  # draft does not count
     engine.apply(draft, "submit", maker)
     assert "国械注进20172400054" in q.maintainable_cert_numbers(maker)
+    assert [c.number for c in q.selectable_certificates(maker)] == ["国械注进20172400054", "粤械注准20152660001"]
+    q.add_certificates(maker, ["粤械注准20152660001"])
+    assert [c.number for c in q.selectable_certificates(maker)] == ["国械注进20172400054"]  # listed ones drop out
 
 
 def test_adding_a_certificate_neither_owned_nor_entrusted_is_refused(maker):
