@@ -6,6 +6,8 @@ paths refuse the same things with the same words.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -22,6 +24,7 @@ from app.workflow import engine
 from app.workflow.engine import RecordType, State, WorkflowError
 
 SUBMITTED_OR_EFFECTIVE = (State.PENDING_INITIAL.value, State.PENDING_FINAL.value, State.EFFECTIVE.value)
+PLAIN_INTEGER = re.compile(r"[0-9]+")
 LIVE_STATES = (State.DRAFT.value, State.REJECTED.value, State.PENDING_INITIAL.value, State.PENDING_FINAL.value,
                State.EFFECTIVE.value)
 
@@ -142,8 +145,10 @@ def parse_ratio(value: Any, label: str, required: bool) -> tuple[int | None, str
             return None, f"{label}必须为大于等于1的整数（不能为小数）"
         value = int(value)
     if isinstance(value, str):
-        text = value.strip()
-        if not text.lstrip("-").isdigit():
+        # Word/WPS paste full-width digits (１０) and spaces: NFKC makes them plain; anything
+        # else that str.isdigit() would pass (², ①, other scripts) is refused, never int()'d.
+        text = unicodedata.normalize("NFKC", value).strip()
+        if not PLAIN_INTEGER.fullmatch(text):
             return None, f"{label}必须为大于等于1的整数"
         value = int(text)
     if not isinstance(value, int) or value < 1:
@@ -168,7 +173,7 @@ def packaging_errors(unit_id: int, code: str, min_unit: str | None, pack_unit: s
     code = (code or "").strip()
     measure_units = measure_units if measure_units is not None else set(dictionary_units(MEASURE_UNIT))
     package_units = package_units if package_units is not None else set(dictionary_units(PACKAGE_UNIT))
-    if len(code) != 27 or not code.startswith("C") or not code[1:].isdigit():
+    if len(code) != 27 or not code.startswith("C") or not code[1:].isascii() or not code[1:].isdigit():
         errors["code"] = N_("27位耗材医保编码格式错误（应为C加26位数字）")
     else:
         owner = (unit_items or {}).get(code[:20]) if unit_items is not None else db.session.scalar(

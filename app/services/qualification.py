@@ -101,7 +101,12 @@ def _entrustment_merge(original: Entrustment, revision: Entrustment) -> None:
     original.principal_name = revision.principal_name
     original.valid_from = revision.valid_from
     original.valid_to = revision.valid_to
-    original.certificates = [EntrustmentCertificate(cert_no=n) for n in revision.cert_numbers]
+    # keep the rows of certificates that stay linked: replacing the whole collection would
+    # INSERT the new rows before the old ones are DELETEd and break uq_entrustment_cert
+    wanted = revision.cert_numbers
+    kept = [c for c in original.certificates if c.cert_no in wanted]
+    original.certificates = kept + [EntrustmentCertificate(cert_no=n) for n in wanted
+                                    if n not in {c.cert_no for c in kept}]
     original.reviewed_at = revision.reviewed_at
     _merge_files(original, revision)
 

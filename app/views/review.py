@@ -110,7 +110,7 @@ class ReviewView(BaseView):
         rtype = _rtype(rtype_key)
         if queue not in QUEUES or not EmptyForm().validate_on_submit():
             abort(400)
-        ids = [int(i) for i in request.form.getlist("rowid") if i.isdigit()]
+        ids = [int(i) for i in request.form.getlist("rowid") if i.isascii() and i.isdigit()]
         records = [r for r in (db.session.get(rtype.model, i) for i in ids) if r is not None]
         if not records:
             flash("请先勾选需要审核的记录", "warning")

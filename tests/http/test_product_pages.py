@@ -251,3 +251,32 @@ def test_product_detail_shows_every_packaging_field(maker_client):
                          ("最小包装转换比", "10"), ("最小包装规格", "10支/盒"), ("中包装单位", "箱"),
                          ("中包装转换比", "20"), ("中包装规格", "20盒/箱"), ("审核状态", "待提交")):
         assert re.search(r"<th>%s</th><td>[^<]*(<span[^>]*>)?\s*%s" % (label, re.escape(value)), html), label
+
+
+def test_packaging_form_with_odd_digits_answers_at_the_field(maker_client):
+    """新增包装 with a ratio pasted from Word (⑽, ፩): a message at the field, no 500, nothing saved."""
+    item = products.add_items(maker_client.user, [ITEM])[0]
+    token = csrf_token(maker_client, f"/procurement/items/products/{item.id}")
+    form = {"csrf_token": token, "code": ITEM + "0000001", "min_unit": "支", "pack_unit": "盒",
+            "mid_unit": "箱", "action": "save"}
+    resp = maker_client.post(f"/procurement/items/products/{item.id}", data={**form, "pack_ratio": "⑽",
+                                                                              "mid_ratio": "፩"})
+    assert resp.status_code == 200
+    assert "大于等于1的整数" in field_error(text(resp), "pack_ratio")
+    assert "大于等于1的整数" in field_error(text(resp), "mid_ratio")
+    assert db.session.scalar(select(func.count(QualProduct.id))) == 0
+    resp = maker_client.post(f"/procurement/items/products/{item.id}", data={**form, "pack_ratio": "１０",
+                                                                              "mid_ratio": "２０"},
+                             follow_redirects=True)
+    assert "10支/盒" in text(resp) and "20盒/箱" in text(resp)
+
+
+def test_import_with_odd_digits_lists_the_row(maker_client):
+    products.add_items(maker_client.user, [ITEM])
+    token = csrf_token(maker_client, "/procurement/products/list/")
+    rows = [(ITEM + "0000001", "支", "盒", "⑽", None, None), (ITEM + "0000002", "支", "盒", "１２", None, None)]
+    resp = maker_client.post("/procurement/products/list/", data={
+        "csrf_token": token, "op": "import", "file": (xlsx(rows), "p.xlsx")}, content_type="multipart/form-data")
+    html = text(resp)
+    assert resp.status_code == 200 and "导入完成：成功1条，失败1条" in html
+    assert "最小包装转换比必须为大于等于1的整数" in html

@@ -250,3 +250,30 @@ def test_item_products_are_the_units_own(maker, item):
     stranger = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
     with pytest.raises(DomainError):
         products.item_products(stranger, item)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("１０", 10), ("\u3000２０ ", 20), ("10", 10), (10.0, 10), (" 7 ", 7),
+])
+def test_ratio_pasted_with_full_width_digits_is_read_as_the_plain_number(value, expected):
+    """Word/WPS paste full-width digits and spaces: NFKC makes them plain integers."""
+    assert products.parse_ratio(value, "最小包装转换比", True) == (expected, None)
+
+
+@pytest.mark.parametrize("value", ["⑽", "፩", "٣", "１０.５", "－１", "０", "1 0", "1e3"])
+def test_ratio_with_other_digit_characters_is_a_reason_not_a_crash(value):
+    """str.isdigit() passes ⑽ and ፩, which int() refuses: they must be a reason, never a 500."""
+    ratio, reason = products.parse_ratio(value, "最小包装转换比", True)
+    assert ratio is None and "最小包装转换比必须为大于等于1的整数" in reason
+
+
+def test_import_rows_with_odd_digits_are_row_errors(maker, item):
+    rows = [(ITEM + "0000001", "支", "盒", "１０", "箱", "２０"),
+            (ITEM + "0000002", "支", "盒", "⑽", None, None),
+            (ITEM + "0000003", "支", "盒", 5, "箱", "፩")]
+    result = product_import.import_packaging(maker, workbook(rows), "p.xlsx")
+    assert result.saved == 1
+    assert [(n, reason) for n, _values, reason in result.rejected] == [
+        (3, "最小包装转换比必须为大于等于1的整数"), (4, "中包装转换比必须为大于等于1的整数")]
+    saved = db.session.scalar(select(QualProduct))
+    assert (saved.pack_spec, saved.mid_spec) == ("10支/盒", "20盒/箱")
