@@ -74,6 +74,15 @@ class Config:
     ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+
+    # Background jobs (app/jobs.py). JOB_QUEUE: rq | thread | sync; empty = rq when a Redis URL
+    # is set (workers: `flask jobs worker`), else a thread in the web process (development).
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    JOB_REDIS_URL = os.environ.get("JOB_REDIS_URL", "")
+    JOB_QUEUE = os.environ.get("JOB_QUEUE", "")
+    JOB_QUEUE_NAME = os.environ.get("JOB_QUEUE_NAME", "default")
+    JOB_TIMEOUT = int(os.environ.get("JOB_TIMEOUT", str(6 * 3600)))
+    JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "300"))
     CA_MAX_BYTES = 64 * 1024
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
@@ -108,6 +117,10 @@ class TestConfig(Config):
     AUTH_RATE_LIMIT = "1000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True
+    # Jobs run at once in tests; tests of the queue itself choose rq or thread.
+    REDIS_URL = ""
+    JOB_REDIS_URL = ""
+    JOB_QUEUE = "sync"
 
 
 CONFIGS = {

@@ -23,6 +23,36 @@ def register_cli(app) -> None:
         for line in load_demo():
             click.echo(line)
 
+    @app.cli.group("jobs")
+    def jobs_group():
+        """Background jobs (app/jobs.py)."""
+
+    @jobs_group.command("worker")
+    @click.option("--burst", is_flag=True, help="Quit when the queue is empty.")
+    def jobs_worker_cmd(burst):
+        """Run an RQ worker for this app (needs JOB_REDIS_URL or REDIS_URL)."""
+        from app import jobs
+
+        if jobs.backend() != "rq":
+            raise click.ClickException("no job queue configured: set REDIS_URL (or JOB_REDIS_URL)")
+        click.echo(f"worker on {jobs.redis_url()} queue {app.config.get('JOB_QUEUE_NAME') or jobs.QUEUE_NAME}")
+        jobs.worker(burst=burst)
+
+    @jobs_group.command("status")
+    @click.argument("job_id")
+    def jobs_status_cmd(job_id):
+        """Show one job's state, progress and result or error."""
+        from app import jobs
+
+        info = jobs.status(job_id)
+        if info is None:
+            raise click.ClickException(f"no job {job_id}")
+        click.echo(f"{info.id} {info.name} {info.status} {info.done}/{info.total or '?'} {info.note or ''}")
+        if info.error:
+            click.echo(f"error: {info.error}")
+        if info.result is not None:
+            click.echo(f"result: {info.result}")
+
     @app.cli.group("national")
     def national_group():
         """National code data (国家医保耗材编码数据)."""

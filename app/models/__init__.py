@@ -24,3 +24,4 @@ from app.models.national import (  # noqa: F401
     NationalCertificate, NationalImport, NationalItem, NationalSpec,
 )
 from app.models.dictionary import DictionaryEntry  # noqa: F401
+from app.models.job import BackgroundJob  # noqa: F401
