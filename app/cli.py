@@ -1,6 +1,9 @@
 """Flask commands: ``flask sync-roles``, ``flask seed-demo``."""
 from __future__ import annotations
 
+import contextlib
+import os
+
 import click
 
 
@@ -58,38 +61,42 @@ def register_cli(app) -> None:
         """National code data (国家医保耗材编码数据)."""
 
     @national_group.command("import")
-    @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-    @click.option("--max-mb", type=int, default=None, help="File size limit in MB (default: NATIONAL_IMPORT_MAX_BYTES).")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+    @click.option("--max-mb", type=int, default=None, help="Refuse files over this size (default: no limit).")
     @click.option("--show-errors", type=int, default=50, show_default=True, help="Rejected rows to print.")
-    def national_import_cmd(files, max_mb, show_errors):
-        """Import .xlsx / .csv files of certificates, single items and spec/models (idempotent)."""
-        from app.services.national_import import ImportRefused, import_file
+    @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when on a terminal).")
+    def national_import_cmd(paths, max_mb, show_errors, progress):
+        """Import a release: .xlsx / .csv files, folders of them or a .zip, in one transaction (idempotent)."""
+        import sys
+        import tempfile
 
-        failed = False
-        for path in files:
+        from app.services.national_import import ImportRefused, expand_paths, import_release
+
+        label = paths[0] if len(paths) == 1 else f"{paths[0]} (+{len(paths) - 1})"
+        show = sys.stderr.isatty() if progress is None else progress
+        with tempfile.TemporaryDirectory(prefix="national_release_") as workdir:
             try:
-                result = import_file(path, limit=max_mb * 1024 * 1024 if max_mb else None)
+                sources = expand_paths(paths, workdir)
+                with _progress_bar(show) as report:
+                    result = import_release(sources, label=os.path.basename(label.rstrip("/")) or label,
+                                            limit=max_mb * 1024 * 1024 if max_mb else 0, progress=report)
             except ImportRefused as exc:
-                click.echo(f"{path}: refused, nothing imported: {exc.message}", err=True)
-                failed = True
-                continue
-            touched = {kind: c for kind, c in result.counts.items()
-                       if c.inserted or c.updated or c.unchanged or c.rejected}
-            for kind, counts in touched.items() if len(touched) > 1 else ():
-                click.echo(f"{path} [{kind}]: inserted {counts.inserted}, updated {counts.updated}, "
-                           f"unchanged {counts.unchanged}, rejected {counts.rejected}")
-            t = result.total
-            click.echo(f"{path}: inserted {t.inserted}, updated {t.updated}, unchanged {t.unchanged}, "
-                       f"rejected {t.rejected}")
-            for column in result.ignored_columns:
-                click.echo(f"  ignored column {column}")
-            for error in result.errors[:show_errors]:
-                click.echo(f"  rejected {error.sheet} row {error.row} {error.key}: {error.reason}")
-            if t.rejected > min(show_errors, len(result.errors)):
-                click.echo(f"  ... {t.rejected - min(show_errors, len(result.errors))} more rejected rows "
-                           "(see 平台管理 → 国家数据导入)")
-        if failed:
-            raise SystemExit(1)
+                click.echo(f"{label}: refused, nothing imported: {exc.message}", err=True)
+                raise SystemExit(1)
+        touched = {kind: c for kind, c in result.counts.items() if c.inserted or c.updated or c.unchanged or c.rejected}
+        for kind, counts in touched.items() if len(touched) > 1 else ():
+            click.echo(f"{label} [{kind}]: inserted {counts.inserted}, updated {counts.updated}, "
+                       f"unchanged {counts.unchanged}, rejected {counts.rejected}")
+        t = result.total
+        click.echo(f"{label}: inserted {t.inserted}, updated {t.updated}, unchanged {t.unchanged}, "
+                   f"rejected {t.rejected}")
+        for column in result.ignored_columns:
+            click.echo(f"  ignored column {column}")
+        for error in result.errors[:show_errors]:
+            click.echo(f"  rejected {error.sheet} row {error.row} {error.key}: {error.reason}")
+        if t.rejected > min(show_errors, len(result.errors)):
+            click.echo(f"  ... {t.rejected - min(show_errors, len(result.errors))} more rejected rows "
+                       "(see 平台管理 → 国家数据导入)")
 
     @national_group.command("template")
     @click.argument("output", type=click.Path(dir_okay=False, writable=True))
@@ -100,3 +107,33 @@ def register_cli(app) -> None:
         with open(output, "wb") as fh:
             fh.write(template_workbook())
         click.echo(f"template written to {output}")
+
+
+@contextlib.contextmanager
+def _progress_bar(show: bool):
+    """``report(done, total, note)`` drawing a rich progress bar (rows/s, ETA) on stderr, or nothing."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    class RowsPerSecond(TextColumn):
+        def __init__(self):
+            super().__init__("")
+
+        def render(self, task):
+            from rich.text import Text
+
+            return Text(f"{task.speed:,.0f} rows/s" if task.speed else "", style="progress.data.speed")
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+                  RowsPerSecond(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("导入", total=None)
+
+        def report(done: int, total: int | None, note: str) -> None:
+            bar.update(task, completed=done, total=total, description=note or "导入")
+
+        yield report

@@ -11,5 +11,10 @@ shrinks the data set.
 Then ``benchmarks/products.py`` (issue 6): the import of 10,000 packaging rows
 through the upload's code path beside a bare openpyxl read, and 耗材产品查询 over
 1,000,000 effective products (``BENCH_IMPORT_ROWS`` / ``BENCH_PRODUCTS``).
-``--only national`` or ``--only products`` runs one half.
+Then ``benchmarks/national_load.py`` (issue 14): the release loader at growing sizes
+(``--load-sizes`` / ``BENCH_LOAD_SIZES``, spec/model rows, default 100,000, 200,000 and
+1,000,000), each on a fresh database, beside a bare COPY of the same CSV files, with the
+growth factor and the re-import of the identical release.
+
+``--only national``, ``--only products`` or ``--only load`` runs one part.
 """

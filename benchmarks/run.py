@@ -88,7 +88,7 @@ def scratch_postgres(base: str) -> tuple[str, Callable[[], None]]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = f"bench_{uuid.uuid4().hex[:10]}"
+    name = f"{os.environ.get('BENCH_DB_PREFIX', 'bench_')}{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -433,8 +433,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite-path", default=os.path.join(ROOT, "instance", "bench.db"))
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file afterwards")
-    parser.add_argument("--only", choices=("national", "products"), default=None,
-                        help="run only the national-data benchmarks or only the product ones")
+    parser.add_argument("--only", choices=("national", "products", "load"), default=None,
+                        help="run only the national-data benchmarks, the product ones or the release loader")
+    parser.add_argument("--load-sizes", default=os.environ.get("BENCH_LOAD_SIZES", "100000,200000,1000000"),
+                        help="spec/model rows of the synthetic releases the loader imports (comma-separated)")
     args = parser.parse_args(argv)
     REPEAT = args.repeat
     import_rows = args.import_rows or max(1000, int(20_000 * args.scale))
@@ -449,10 +451,16 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     product_tables: list[str] = []
     pg = os.environ.get("BENCH_DATABASE_URL")
-    if args.only != "products":
+    if args.only in (None, "national"):
         results += national_benchmarks(args, import_rows, pg, log)
-    if args.only != "national":
+    if args.only in (None, "products"):
         product_tables += product_benchmarks(args, pg, log)
+    if args.only in (None, "load"):
+        from benchmarks import national_load
+
+        sizes = [int(n) for n in args.load_sizes.split(",") if n.strip()]
+        sqlite_dir = None if args.skip_sqlite else os.path.dirname(args.sqlite_path)
+        product_tables.append(national_load.run(sizes, pg, sqlite_dir, log))
     out = render(results, started) if results else ""
     print("\n".join([out, *product_tables]))
     return 0

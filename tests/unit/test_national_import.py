@@ -403,3 +403,104 @@ def test_demo_national_data_loads_idempotently_and_matches_the_demo_manufacturer
     assert example.item.certificate.number == "国械注准20153100011"
     load_national_demo()
     assert counts() == (n_certs, n_items, n_specs)
+
+
+# -- releases: several files, folders, .zip (issue 14) ------------------------------------------
+def _release_folder(tmp_path, name="release"):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "1_certificates.csv").write_bytes(csv_bytes([CERT_HEADERS, CERT_A, CERT_B]))
+    (folder / "2_items.csv").write_bytes(csv_bytes([ITEM_HEADERS, ITEM_A]))
+    (folder / "3_specs.xlsx").write_bytes(workbook(("规格型号", [SPEC_HEADERS, SPEC_A1])))
+    (folder / "4_specs.csv").write_bytes(csv_bytes([SPEC_HEADERS, SPEC_A2]))
+    (folder / "readme.txt").write_text("not a table")
+    return folder
+
+
+def test_a_folder_is_one_release_in_one_transaction_and_one_log(app, tmp_path):
+    folder = _release_folder(tmp_path)
+    sources = ni.expand_paths([folder], str(tmp_path))
+    assert [name for _, name in sources] == ["1_certificates.csv", "2_items.csv", "3_specs.xlsx", "4_specs.csv"]
+    result = ni.import_release(sources, label="release")
+    assert counts() == (2, 1, 2) and result.total.inserted == 5
+    assert db.session.scalar(select(func.count()).select_from(NationalImport)) == 1
+    assert ni.find_import(result.token).filename == "release"
+
+
+def test_files_of_a_release_load_parents_first_whatever_their_order(app, tmp_path):
+    folder = _release_folder(tmp_path)
+    sources = ni.expand_paths([folder / "4_specs.csv", folder / "2_items.csv", folder / "1_certificates.csv"],
+                              str(tmp_path))
+    result = ni.import_release(sources)
+    assert counts() == (2, 1, 1) and result.total.rejected == 0
+
+
+def test_a_zip_of_the_files_imports_like_the_folder(app, tmp_path):
+    folder = _release_folder(tmp_path)
+    archive = tmp_path / "release.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.iterdir()):
+            zf.write(path, f"release/{path.name}")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = ni.import_release(ni.expand_paths([archive], str(work)))
+    assert counts() == (2, 1, 2) and result.total.inserted == 5
+    again = ni.import_release(ni.expand_paths([archive], str(work)))
+    assert again.total.unchanged == 5 and again.total.inserted == again.total.updated == 0
+
+
+def test_a_zip_without_tables_or_a_broken_zip_is_refused(app, tmp_path):
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("readme.txt", "nothing")
+    with pytest.raises(ImportRefused, match="没有 .xlsx 或 .csv"):
+        ni.expand_paths([empty], str(tmp_path))
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 this is not a zip")
+    with pytest.raises(ImportRefused, match="已损坏"):
+        ni.expand_paths([broken], str(tmp_path))
+
+
+def test_a_broken_file_late_in_a_release_rolls_back_the_files_before_it(app, tmp_path):
+    folder = _release_folder(tmp_path)
+    (folder / "5_broken.xlsx").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ImportRefused):
+        ni.import_release(ni.expand_paths([folder], str(tmp_path)))
+    assert counts() == (0, 0, 0)
+    assert db.session.scalar(select(NationalImport.status)) == "refused"
+
+
+def test_a_key_repeated_in_two_files_names_the_file_and_row(app, tmp_path):
+    folder = _release_folder(tmp_path)
+    (folder / "5_more.csv").write_bytes(csv_bytes([SPEC_HEADERS, SPEC_A2]))
+    result = ni.import_release(ni.expand_paths([folder], str(tmp_path)))
+    assert counts() == (2, 1, 2) and result.counts["spec"].rejected == 1
+    error = result.errors[0]
+    assert error.sheet.startswith("5_more.csv") and error.row == 2
+    assert "4_specs.csv" in error.reason and "第2行" in error.reason
+
+
+def test_progress_is_reported_up_to_every_row(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(ni, "PROGRESS_EVERY", 2)
+    folder = _release_folder(tmp_path)
+    seen = []
+    ni.import_release(ni.expand_paths([folder], str(tmp_path)), progress=lambda d, t, n: seen.append((d, t, n)))
+    dones = [d for d, _, _ in seen]
+    assert dones == sorted(dones) and seen[-1] == (5, 5, "完成")
+    assert seen[0][1] == 5  # the estimate: data lines of the CSVs + the sheet's stated rows
+    assert any(note.startswith("合并") for _, _, note in seen)
+
+
+def test_cli_imports_a_folder_and_a_zip(app, tmp_path):
+    folder = _release_folder(tmp_path)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["national", "import", str(folder), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "inserted 5, updated 0, unchanged 0, rejected 0" in result.output
+    too_small = runner.invoke(args=["national", "import", str(folder), "--max-mb", "0"])
+    assert too_small.exit_code == 0  # 0 = no limit
+    archive = tmp_path / "r.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(folder / "1_certificates.csv", "1_certificates.csv")
+    again = runner.invoke(args=["national", "import", str(archive), "--progress"])
+    assert again.exit_code == 0 and "unchanged 2" in again.output
