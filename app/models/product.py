@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.mixins import utcnow
 from app.models.unit import Unit
-from app.models.workflow import WorkflowMixin
+from app.models.workflow import WorkflowMixin, workflow_indexes
 
 
 class QualItem(Model):
@@ -31,7 +31,7 @@ class QualProduct(WorkflowMixin, Model):
     """One packaging of one 27-character code (规格型号) in one unit."""
 
     __tablename__ = "qual_product"
-    __table_args__ = (Index("ix_qual_product_state_code", "state", "code"),)
+    __table_args__ = (Index("ix_qual_product_state_code", "state", "code"), *workflow_indexes("qual_product"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(Integer, ForeignKey("unit.id"), nullable=False, index=True)

@@ -13,7 +13,7 @@ from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.unit import Unit
-from app.models.workflow import WorkflowMixin
+from app.models.workflow import WorkflowMixin, workflow_indexes
 
 ENTRUSTMENT_KINDS = {"contract": "被委托生产", "agent": "境外代理"}
 
@@ -22,6 +22,7 @@ class Entrustment(WorkflowMixin, Model):
     """耗材委托授权."""
 
     __tablename__ = "entrustment"
+    __table_args__ = workflow_indexes("entrustment")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(Integer, ForeignKey("unit.id"), nullable=False, index=True)
@@ -65,6 +66,7 @@ class QualCertificate(WorkflowMixin, Model):
     """耗材注册证: a national certificate the unit maintains, plus its own material."""
 
     __tablename__ = "qual_certificate"
+    __table_args__ = workflow_indexes("qual_certificate")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(Integer, ForeignKey("unit.id"), nullable=False, index=True)

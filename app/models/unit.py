@@ -66,7 +66,7 @@ class Unit(Model):
     certified_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime, nullable=False, default=utcnow, server_default=func.now()
+        DateTime, nullable=False, default=utcnow, server_default=func.now(), index=True
     )
 
     @property

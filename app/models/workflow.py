@@ -11,6 +11,16 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from app.models.mixins import utcnow
 
 
+def workflow_indexes(table: str) -> tuple[Index, ...]:
+    """Indexes the overview pages aggregate on: records by state per unit (roots only, index-only
+    on PostgreSQL), and the review queues ranked by the time an item entered them."""
+    return (
+        Index(f"ix_{table}_unit_state", "unit_id", "state", "revision_of_id"),
+        Index(f"ix_{table}_state_submitted", "state", "submitted_at"),
+        Index(f"ix_{table}_state_reviewed", "state", "reviewed_at"),
+    )
+
+
 class WorkflowMixin:
     """Columns every reviewed record type carries.
 
@@ -39,7 +49,8 @@ class WorkflowMixin:
 
 class WorkflowHistory(Model):
     __tablename__ = "workflow_history"
-    __table_args__ = (Index("ix_workflow_history_record", "record_type", "record_id"),)
+    __table_args__ = (Index("ix_workflow_history_record", "record_type", "record_id"),
+                      Index("ix_workflow_history_user_created", "user_id", "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_type: Mapped[str] = mapped_column(String(40), nullable=False)

@@ -42,15 +42,19 @@ def _view(view: str, *perms: str) -> tuple[tuple[str, str], ...]:
 QUALIFICATION = "耗材统一资质管理"
 QUERY = "耗材查询"
 
+# 资质概览 belongs to whoever holds any 耗材统一资质管理 menu: each of the four bundles carries it,
+# and the page shows only the record types of the menus the user holds.
+QUALIFICATION_OVERVIEW = _view("QualificationOverviewView", "can_index")
+
 MENUS: tuple[Menu, ...] = (
     Menu("consumable_entrustment", "耗材委托授权列表", LINE_CONSUMABLE, QUALIFICATION,
-         _view("ConsumableEntrustmentView", *CRUD), endpoint="ConsumableEntrustmentView.list"),
+         _view("ConsumableEntrustmentView", *CRUD) + QUALIFICATION_OVERVIEW, endpoint="ConsumableEntrustmentView.list"),
     Menu("consumable_certificate", "耗材注册证列表", LINE_CONSUMABLE, QUALIFICATION,
-         _view("ConsumableCertificateView", *CRUD), endpoint="ConsumableCertificateView.list"),
+         _view("ConsumableCertificateView", *CRUD) + QUALIFICATION_OVERVIEW, endpoint="ConsumableCertificateView.list"),
     Menu("consumable_item", "耗材单件列表", LINE_CONSUMABLE, QUALIFICATION,
-         _view("ConsumableItemView", *CRUD), endpoint="ConsumableItemView.list"),
+         _view("ConsumableItemView", *CRUD) + QUALIFICATION_OVERVIEW, endpoint="ConsumableItemView.list"),
     Menu("consumable_product", "耗材产品列表", LINE_CONSUMABLE, QUALIFICATION,
-         _view("ConsumableProductView", *CRUD), endpoint="ConsumableProductView.list"),
+         _view("ConsumableProductView", *CRUD) + QUALIFICATION_OVERVIEW, endpoint="ConsumableProductView.list"),
     Menu("consumable_product_query", "耗材产品查询", LINE_CONSUMABLE, QUERY,
          _view("ConsumableProductQueryView", "can_list"), endpoint="ConsumableProductQueryView.list"),
     Menu("certificate_query", "注册证查询", LINE_CONSUMABLE, QUERY,
@@ -113,11 +117,13 @@ def menu_tree(keys: Iterable[str]) -> dict[str, dict[str, list[Menu]]]:
 
 # 审核管理: what each reviewer level needs (queues, detail, decisions, files).
 REVIEW_CATEGORY = "审核管理"
+REVIEW_OVERVIEW_MENU = "我的待办"
+_REVIEW_OVERVIEW = _view("ReviewOverviewView", "can_index") + (("menu_access", REVIEW_OVERVIEW_MENU),)
 REVIEWER_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "initial": _view("ReviewView", "can_list", "can_show", "can_edit") + (
         ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待初审"), ("menu_access", "注册证待初审"),
-        ("menu_access", "产品待初审")),
+        ("menu_access", "产品待初审")) + _REVIEW_OVERVIEW,
     "final": _view("ReviewView", "can_list", "can_show", "can_edit") + (
         ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待复审"), ("menu_access", "注册证待复审"),
-        ("menu_access", "产品待复审")),
+        ("menu_access", "产品待复审")) + _REVIEW_OVERVIEW,
 }

@@ -20,3 +20,6 @@ def register_views(appbuilder) -> None:
     from app.views import national
 
     national.register(appbuilder)
+    from app.views import overview
+
+    overview.register(appbuilder)

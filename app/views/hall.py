@@ -171,7 +171,7 @@ class ProcurementView(BaseView):
         return self.render_template(
             "procurement/index.html", tree=bundles.menu_tree(visible), settings=settings,
             empty=empty, uncertified=uncertified, is_unit_account=g.user.kind == UserKind.UNIT.value,
-            title="招采企业服务",
+            overview=sm.has_access("can_index", "QualificationOverviewView"), title="招采企业服务",
         )
 
 

@@ -56,10 +56,19 @@ class QualificationBaseView(UnitScopedModelView):
     rtype_key = ""
     endpoint_name = ""
 
-    def _roots(self):
+    def list_filter(self):
+        """?state= / ?expires= / ?flag= (the links of 资质概览), as conditions on the root rows."""
+        from app.models.mixins import utcnow
+        from app.services import overview
+
+        return overview.list_filter(self.rtype_key, request.args, utcnow().date())
+
+    def _roots(self, list_filter=None):
         model = self.datamodel.obj
-        return db.session.scalars(self.scoped_query().where(model.revision_of_id.is_(None))
-                                  .order_by(model.id.desc())).all()
+        query = self.scoped_query().where(model.revision_of_id.is_(None))
+        if list_filter is not None:
+            query = query.where(*list_filter.conditions)
+        return db.session.scalars(query.order_by(model.id.desc())).all()
 
     def _revisions(self, roots):
         model = self.datamodel.obj
@@ -177,8 +186,9 @@ class ConsumableEntrustmentView(QualificationBaseView):
     @expose("/list/")
     @has_access
     def list(self):
-        roots = self._roots()
-        return self.render_template("qualification/entrustments.html", rows=roots,
+        list_filter = self.list_filter()
+        roots = self._roots(list_filter)
+        return self.render_template("qualification/entrustments.html", rows=roots, list_filter=list_filter,
                                     revisions=self._revisions(roots), form=EmptyForm(),
                                     states=STATE_LABELS, allowed=lambda r: engine.allowed_actions(r, g.user),
                                     title="耗材委托授权列表")
@@ -287,9 +297,11 @@ class ConsumableCertificateView(QualificationBaseView):
     @expose("/list/")
     @has_access
     def list(self):
-        roots = self._roots()
+        list_filter = self.list_filter()
+        roots = self._roots(list_filter)
         nationals = national.certificates([r.cert_no for r in roots])
         return self.render_template("qualification/certificates.html", rows=roots, nationals=nationals,
+                                    list_filter=list_filter,
                                     revisions=self._revisions(roots), form=EmptyForm(), states=STATE_LABELS,
                                     allowed=lambda r: engine.allowed_actions(r, g.user), title="耗材注册证列表")
 
