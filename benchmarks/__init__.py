@@ -16,5 +16,8 @@ Then ``benchmarks/national_load.py`` (issue 14): the release loader at growing s
 1,000,000), each on a fresh database, beside a bare COPY of the same CSV files, with the
 growth factor and the re-import of the identical release.
 
-``--only national``, ``--only products`` or ``--only load`` runs one part.
+Then ``benchmarks/overview.py`` (issue 16): the queries of 平台概览, 我的待办 and 资质概览
+at 1,000,000 products and 100,000 records beside the same aggregates in bare SQL
+(``BENCH_OVERVIEW_PRODUCTS`` / ``BENCH_OVERVIEW_RECORDS``).
+``--only national``, ``--only products``, ``--only load`` or ``--only overview`` runs one part.
 """

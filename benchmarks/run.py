@@ -433,8 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite-path", default=os.path.join(ROOT, "instance", "bench.db"))
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file afterwards")
-    parser.add_argument("--only", choices=("national", "products", "load"), default=None,
-                        help="run only the national-data benchmarks, the product ones or the release loader")
+    parser.add_argument("--only", choices=("national", "products", "load", "overview"), default=None,
+                        help="run only the national-data benchmarks, the product ones, the release loader or the overview pages")
     parser.add_argument("--load-sizes", default=os.environ.get("BENCH_LOAD_SIZES", "100000,200000,1000000"),
                         help="spec/model rows of the synthetic releases the loader imports (comma-separated)")
     args = parser.parse_args(argv)
@@ -461,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(n) for n in args.load_sizes.split(",") if n.strip()]
         sqlite_dir = None if args.skip_sqlite else os.path.dirname(args.sqlite_path)
         product_tables.append(national_load.run(sizes, pg, sqlite_dir, log))
+    if args.only in (None, "overview"):
+        product_tables += overview_benchmarks(args, pg, log)
     out = render(results, started) if results else ""
     print("\n".join([out, *product_tables]))
     return 0
@@ -500,6 +502,14 @@ def product_benchmarks(args, pg: str | None, log) -> list[str]:
 
     return on_each_database(args, pg, args.sqlite_path.replace(".db", "-products.db"),
                             lambda label, url: products.run(label, url, log), log)
+
+
+def overview_benchmarks(args, pg: str | None, log) -> list[str]:
+    """Issue 16's figures (``benchmarks/overview.py``) on their own fresh databases."""
+    from benchmarks import overview
+
+    return on_each_database(args, pg, args.sqlite_path.replace(".db", "-overview.db"),
+                            lambda label, url: overview.run(label, url, log), log)
 
 
 def national_benchmarks(args, import_rows: int, pg: str | None, log) -> list[tuple]:

@@ -12,9 +12,10 @@ from app.models.mixins import utcnow
 
 
 def workflow_indexes(table: str) -> tuple[Index, ...]:
-    """Indexes the overview pages aggregate on: records by state per unit (roots only, index-only
-    on PostgreSQL), and the review queues ranked by the time an item entered them."""
+    """Indexes the overview pages aggregate on: records by state, platform-wide and per unit (roots
+    only, both covering), and the review queues ranked by the time an item entered them."""
     return (
+        Index(f"ix_{table}_state_root", "state", "revision_of_id"),
         Index(f"ix_{table}_unit_state", "unit_id", "state", "revision_of_id"),
         Index(f"ix_{table}_state_submitted", "state", "submitted_at"),
         Index(f"ix_{table}_state_reviewed", "state", "reviewed_at"),

@@ -4,8 +4,8 @@ Revision ID: 0006_overview_indexes
 Revises: 0002_national
 Create Date: 2026-12-02 08:30:00
 
-Records by state per unit are counted on (unit_id, state, revision_of_id) — an
-index-only scan on PostgreSQL; the review queues are ranked by the time an item
+Records by state are counted on (state, revision_of_id) platform-wide and on
+(unit_id, state, revision_of_id) per unit — covering indexes (index-only scans); the review queues are ranked by the time an item
 entered them (state, submitted_at) / (state, reviewed_at); a reviewer's decisions
 per day by (user_id, created_at); registrations per week by unit.created_at.
 """
@@ -22,6 +22,7 @@ TABLES = ("entrustment", "qual_certificate", "qual_product")
 
 def upgrade():
     for table in TABLES:
+        op.create_index(f"ix_{table}_state_root", table, ["state", "revision_of_id"], unique=False)
         op.create_index(f"ix_{table}_unit_state", table, ["unit_id", "state", "revision_of_id"], unique=False)
         op.create_index(f"ix_{table}_state_submitted", table, ["state", "submitted_at"], unique=False)
         op.create_index(f"ix_{table}_state_reviewed", table, ["state", "reviewed_at"], unique=False)
@@ -36,3 +37,4 @@ def downgrade():
         op.drop_index(f"ix_{table}_state_reviewed", table_name=table)
         op.drop_index(f"ix_{table}_state_submitted", table_name=table)
         op.drop_index(f"ix_{table}_unit_state", table_name=table)
+        op.drop_index(f"ix_{table}_state_root", table_name=table)

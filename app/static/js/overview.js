@@ -12,14 +12,22 @@
     return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/" && url.indexOf("\\") < 0;
   }
 
+  // Long category names (an import's time and file) are shortened on the axis; the table keeps them whole.
+  function shorten(label) {
+    label = String(label);
+    return label.length > 12 ? label.slice(0, 11) + "…" : label;
+  }
+
   function option(c) {
     var horizontal = c.kind === "hbar";
     var stacked = c.kind === "stack";
-    var many = c.categories.length > 6;
+    var chars = c.categories.reduce(function (n, label) { return n + Math.min(String(label).length, 12); }, 0);
+    var many = c.categories.length > 6 || chars > 32;  // would collide side by side: tilt them
+    var labelled = !stacked && c.categories.length * c.series.length <= 12;
     var category = {
       type: "category", data: c.categories,
-      axisLabel: {interval: 0, rotate: !horizontal && many ? 35 : 0, fontSize: 12,
-                  hideOverlap: !horizontal && c.categories.length > 14}
+      axisLabel: {interval: c.categories.length > 14 ? "auto" : 0, rotate: !horizontal && many ? 35 : 0,
+                  fontSize: 12, formatter: shorten}
     };
     var value = {type: "value", name: c.unit || "", minInterval: c.unit ? 0 : 1, axisLabel: {fontSize: 12}};
     return {
@@ -35,7 +43,7 @@
         return {
           name: s.name, type: c.kind === "line" ? "line" : "bar", data: s.values,
           stack: stacked ? "total" : undefined, barMaxWidth: 36, smooth: false,
-          label: {show: !stacked && c.categories.length <= 8, position: horizontal ? "right" : "top", fontSize: 12},
+          label: {show: labelled, position: horizontal ? "right" : "top", fontSize: 12},
           cursor: s.links ? "pointer" : "default"
         };
       })
