@@ -1,7 +1,7 @@
 """indexes of the overview pages (平台概览, 我的待办, 资质概览)
 
-Revision ID: 0006_overview_indexes
-Revises: 0002_national
+Revision ID: 0007_overview_indexes
+Revises: 0006_jobs
 Create Date: 2026-12-02 08:30:00
 
 Records by state are counted on (state, revision_of_id) platform-wide and on
@@ -12,8 +12,8 @@ per day by (user_id, created_at); registrations per week by unit.created_at.
 from alembic import op
 
 
-revision = '0006_overview_indexes'
-down_revision = '0002_national'
+revision = '0007_overview_indexes'
+down_revision = '0006_jobs'
 branch_labels = None
 depends_on = None
 
