@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 export FLASK_APP := app
 
-.PHONY: run test install translations translations-update db demo chromium bench serve clean
+.PHONY: run test install translations translations-update db demo chromium axe bench serve clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,11 +47,21 @@ chromium:
 	  else echo "chromium missing and not root: browser tests will be skipped"; fi; \
 	fi
 
-test: install translations chromium
+# axe-core for the accessibility checks of the browser tests, from the npm registry (never a CDN).
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd tests/browser/axe && npm ci --no-audit --no-fund --silent; \
+	else echo "npm missing: the accessibility checks will fail (install Node.js and npm)"; fi
+	@test -f $(AXE) && touch $(AXE) || true
+
+axe: $(AXE)
+
+test: install translations chromium axe
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) instance/*.db
+	rm -rf $(VENV) instance/*.db tests/browser/axe/node_modules

@@ -35,6 +35,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         register_views(appbuilder)
         appbuilder.post_init()
         app.extensions["babel"].locale_selector = _select_locale
+        from app.i18n import page_lang
+
+        app.jinja_env.globals["page_lang"] = page_lang
 
     from app.cli import register_cli
     from app.views.errors import register_error_handlers

@@ -9,3 +9,11 @@ messages with ``_()`` when they render them.
 
 def N_(message: str) -> str:  # noqa: N802 - gettext convention
     return message
+
+
+def page_lang() -> str:
+    """The BCP 47 tag for ``<html lang>`` of the language the page is rendered in."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return "zh-CN" if locale is None or locale.language == "zh" else str(locale).replace("_", "-")

@@ -52,8 +52,9 @@ def account_role_fab_name(account_role: AccountRole) -> str:
     return f"账号角色:{account_role.unit_id}:{account_role.id}"
 
 
-def unit_ceiling(unit: Unit) -> list[str]:
-    return ceiling_keys(unit.unit_role) if unit.unit_role else []
+def unit_ceiling(unit: Unit | None) -> list[str]:
+    """The unit's menus; none for a user without a unit (a platform account)."""
+    return ceiling_keys(unit.unit_role) if unit is not None and unit.unit_role else []
 
 
 def sync_account_role(account_role: AccountRole, commit: bool = True) -> None:

@@ -32,6 +32,12 @@ def owned_query(model, unit_column: str = "unit_id"):
     return select(model).where(getattr(model, unit_column) == current_unit_id())
 
 
+def _refuse_users_without_unit():
+    user = getattr(g, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False) and not getattr(user, "unit_id", None):
+        abort(403)
+
+
 class UnitScopedModelView(ModelView):
     """ModelView base for unit-owned models (one mechanism for every view)."""
 
@@ -44,6 +50,13 @@ class UnitScopedModelView(ModelView):
             self.scope_filters
         )
         super().__init__(**kwargs)
+
+    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+        """Unit pages are for users of a unit: a platform account (whose FAB role may hold
+        every permission) is refused with 403 instead of meeting pages built for a unit."""
+        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint, static_folder=static_folder)
+        blueprint.before_request(_refuse_users_without_unit)
+        return blueprint
 
     # -- ownership ---------------------------------------------------------
     def get_owned_or_404(self, pk):
