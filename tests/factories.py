@@ -77,14 +77,14 @@ def make_platform_user(username: str, role_name: str, password: str = PASSWORD) 
 
 
 def make_operator(unit_user: AppUser, phone: str | None = None, password: str = PASSWORD) -> AppUser:
-    """Operators arrive with the next issue; tests need one to prove phone login."""
-    phone = phone or new_phone()
-    user = AppUser(username=f"op{phone}", first_name="王五", last_name="", email=f"{phone}@op.invalid",
-                   password=hash_password(password), active=True, kind=UserKind.OPERATOR.value,
-                   unit_id=unit_user.unit_id, phone=phone)
-    db.session.add(user)
+    """An operator added by its unit account through the real service (SMS and audit included),
+    who has then set ``password`` as a person does at first login."""
+    from app.services import auth, operators
+
+    operator = operators.add_operator(unit_user, "王五", new_id_number(), phone or new_phone())
+    auth.set_password(operator, password, password)
     db.session.commit()
-    return user
+    return operator
 
 
 def make_national_cert(number: str, registrant: str, *, imported: bool | None = None,

@@ -26,13 +26,22 @@ def test_admin_sees_every_admin_page(admin_client):
     assert "广州市列表测试医院" in text(admin_client.get("/admin/units/list/"))
 
 
-def test_unit_users_and_reviewers_cannot_reach_admin_pages(client):
+def test_unit_users_and_reviewers_cannot_reach_admin_pages(app, client):
+    from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
+    from tests.conftest import IsolatedClient
+    from tests.factories import make_platform_user
+
+    make_unit_user(unit_name="广州市管理页测试医院")
     user = make_certified(UnitCategory.DESIGNATED, UnitRole.DESIGNATED_HOSPITAL)
-    login(client, user.username, PASSWORD)
-    for url in ADMIN_PAGES:
-        resp = client.get(url)
-        assert resp.status_code in (302, 403), url
-        assert "广州" not in text(resp)
+    make_platform_user("adminpages_chu", REVIEWER_INITIAL)
+    make_platform_user("adminpages_fu", REVIEWER_FINAL)
+    for account in (user.username, "adminpages_chu", "adminpages_fu"):
+        visitor = IsolatedClient(app, app.response_class, use_cookies=True)
+        assert login(visitor, account, PASSWORD).status_code == 302, account
+        for url in ADMIN_PAGES:
+            resp = visitor.get(url)
+            assert resp.status_code in (302, 403), (account, url)
+            assert "广州市管理页测试医院" not in text(resp)
 
 
 def test_disable_and_enable_a_unit(admin_client, app):

@@ -214,8 +214,13 @@ def test_forged_action_post_ids_are_refused(app, two_units):
 
 def test_lists_show_only_own_records(app, two_units, client):
     a, a_op, a_role, b = two_units
+    owner = IsolatedClient(app, app.response_class, use_cookies=True)
+    login(owner, a.username, PASSWORD)
     login(client, b.username, PASSWORD)
-    for url in ("/unit/operators/list/", "/procurement/account-roles/list/"):
+    shown = {"/unit/operators/list/": ("13512345678", "甲经办人"), "/procurement/account-roles/list/": ("甲单位机密角色",)}
+    for url, own in shown.items():
+        owner_html = owner.get(url).get_data(as_text=True)
+        assert all(secret in owner_html for secret in own), f"positive control: unit A sees its own rows on {url}"
         html = client.get(url).get_data(as_text=True)
         for secret in SECRETS:
             assert secret not in html, url
@@ -225,10 +230,15 @@ def test_scoped_base_view_closes_fabs_action_hole(app, two_units):
     """The scoped view re-checks ownership; FAB's own action() would not."""
     from app.tenancy import UnitScopedModelView
 
+    from flask_appbuilder import ModelView
+
     a, a_op, a_role, b = two_units
-    for view in app.appbuilder.baseviews:
-        if isinstance(view, UnitScopedModelView):
-            assert "action" in type(view).__dict__ or "action" in UnitScopedModelView.__dict__
+    scoped = [view for view in app.appbuilder.baseviews if isinstance(view, UnitScopedModelView)]
+    assert len(scoped) >= 6
+    for view in scoped:  # FAB's unguarded action/action_post never serve a unit-owned view
+        assert type(view).action is not ModelView.action, type(view).__name__
+        assert type(view).action_post is not ModelView.action_post, type(view).__name__
+        assert type(view)._get_related_views_widgets is not ModelView._get_related_views_widgets
     with app.test_request_context():
         from flask import g
 

@@ -29,7 +29,7 @@ def test_many_checks_cost_one_query(app):
     sm = app.appbuilder.sm
     ids = _admin_role_ids(sm)
     g.pop("_role_permissions", None)
-    names = ["UnitAdminView", "AuditLogView", "SmsOutboxView", "NationalCertificateView"]
+    names = ["UnitAdminView", "AuditLogView", "SmsOutboxView", "NationalCertificateAdminView"]
     answers, queries = _count_queries(
         lambda: [sm.exist_permission_on_roles(name, perm, ids) for name in names for perm in ("can_list", "can_show")])
     assert queries == 1

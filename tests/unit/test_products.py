@@ -167,10 +167,12 @@ def test_import_saves_valid_rows_and_reports_the_rest(maker, item):
 
 def test_import_against_the_database_duplicates(maker, item):
     products.add_packaging(maker, item, pack())
-    result = product_import.import_packaging(maker, workbook([pack_row := (ITEM + "0000001", "支", "盒", 10, "箱", 20)]),
-                                             "p.xlsx")
-    assert result.saved == 0 and "不能重复维护" in result.rejected[0][2]
-    assert pack_row
+    pack_row = (ITEM + "0000001", "支", "盒", 10, "箱", 20)
+    result = product_import.import_packaging(maker, workbook([pack_row]), "p.xlsx")
+    assert result.saved == 0 and len(result.rejected) == 1
+    row_number, values, reason = result.rejected[0]
+    assert row_number == 2 and "不能重复维护" in reason
+    assert values[:3] == [ITEM + "0000001", "支", "盒"]  # the rejected row's own values, for the error log
 
 
 def test_import_from_an_items_page_refuses_other_items(maker, item):

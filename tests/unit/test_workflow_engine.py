@@ -177,22 +177,23 @@ def test_stale_version_is_refused(maker):
 
 
 def test_concurrent_update_loses_with_a_clear_message(app, maker, reviewers):
-    """Two sessions load one record; the second writer is told the record changed."""
+    """Two sessions load one record; another session writes first, so the engine's write
+    (made on the version it loaded) loses and the user is told the record changed."""
     from sqlalchemy.orm import Session
 
-    chu, _ = reviewers
     record = draft(maker)
     engine.apply(record, "submit", maker)
-    with Session(db.engine) as other:
-        stale = other.get(QualCertificate, record.id)
-        engine.apply(record, "withdraw", maker)
-        stale.state = "pending_final"
-        from sqlalchemy.orm.exc import StaleDataError
-
-        with pytest.raises(StaleDataError):
-            other.commit()
-    db.session.refresh(record)
-    assert record.state == "draft"
+    with Session(db.engine) as other:  # someone else withdraws it meanwhile
+        theirs = other.get(QualCertificate, record.id)
+        theirs.state = "draft"
+        other.commit()
+    with pytest.raises(WorkflowError) as exc:
+        engine.apply(record, "withdraw", maker)  # our copy still says 待初审, version before theirs
+    assert exc.value.message == "记录已被他人修改，请刷新后重试"
+    db.session.expire_all()
+    assert db.session.get(QualCertificate, record.id).state == "draft"  # theirs kept, nothing lost
+    assert [h.action for h in db.session.scalars(select(WorkflowHistory).where(
+        WorkflowHistory.record_id == record.id))].count("withdraw") == 0
 
 
 def test_batch_reports_each_record(maker):
