@@ -56,6 +56,25 @@ def register_cli(app) -> None:
         if info.result is not None:
             click.echo(f"result: {info.result}")
 
+    @app.cli.group("qualification")
+    def qualification_group():
+        """耗材资质 (certificates, entrustments, products)."""
+
+    @qualification_group.command("expire")
+    @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Run as of this day (default: today).")
+    def expire_cmd(day):
+        """Daily: flag expired certificates/entrustments and their products; SMS reminders 90/30/7 days before."""
+        from app.services import expiry
+
+        result = expiry.run(day.date() if day else None)
+        for due, days in result.reminders:
+            click.echo(f"reminder {days}d: {due.label} (unit {due.unit_id}, ends {due.valid_to:%Y-%m-%d})")
+        for due in result.expired:
+            click.echo(f"expired: {due.label} (unit {due.unit_id}, ended {due.valid_to:%Y-%m-%d})")
+        click.echo(f"reminders sent: {len(result.reminders)}, newly expired: {len(result.expired)}, "
+                   f"product flags changed: {result.flags_changed}")
+
     @app.cli.group("national")
     def national_group():
         """National code data (国家医保耗材编码数据)."""

@@ -17,7 +17,7 @@ from app.models.ca import CaBinding  # noqa: F401
 from app.models.ceiling import RoleCeiling  # noqa: F401
 from app.models.workflow import Attachment, WorkflowHistory, WorkflowMixin  # noqa: F401
 from app.models.qualification import (  # noqa: F401
-    ENTRUSTMENT_KINDS, Entrustment, EntrustmentCertificate, QualCertificate,
+    ENTRUSTMENT_KINDS, Entrustment, EntrustmentCertificate, ExpiryReminder, QualCertificate,
 )
 from app.models.product import ProductImport, QualItem, QualProduct  # noqa: F401
 from app.models.national import (  # noqa: F401

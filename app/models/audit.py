@@ -55,6 +55,10 @@ EVENT_LABELS = {
     "wf_approve": N_("审核通过"),
     "wf_reject": N_("审核不通过"),
     "wf_change": N_("发起变更"),
+    "wf_deactivate": N_("申请停用"),
+    "wf_cancel_change": N_("撤销变更"),
+    "wf_delete": N_("删除草稿"),
+    "qualification_expired": N_("资质已过期"),
 }
 
 

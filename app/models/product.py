@@ -43,6 +43,11 @@ class QualProduct(WorkflowMixin, Model):
     mid_unit: Mapped[Optional[str]] = mapped_column(String(20), nullable=True)  # 中包装单位
     mid_ratio: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # 中包装转换比
     source: Mapped[str] = mapped_column(String(10), nullable=False, default="manual")  # manual | import
+    #: a change revision that asks to 停用 its effective record (None: an ordinary record or 变更)
+    purpose: Mapped[Optional[str]] = mapped_column(String(12), nullable=True)
+    #: None while its registration certificate (and 委托授权) is in force; else why not
+    #: ("invalid" 证书失效 / "expired" 证书过期); kept by app.services.chain, read by 耗材产品查询
+    cert_flag: Mapped[Optional[str]] = mapped_column(String(20), nullable=True)
     revision_of_id: Mapped[Optional[int]] = mapped_column(
         Integer, ForeignKey("qual_product.id"), nullable=True, index=True)
 

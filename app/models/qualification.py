@@ -9,9 +9,10 @@ import datetime as dt
 from typing import Optional
 
 from flask_appbuilder import Model
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.models.mixins import utcnow
 from app.models.unit import Unit
 from app.models.workflow import WorkflowMixin, workflow_indexes
 
@@ -78,3 +79,23 @@ class QualCertificate(WorkflowMixin, Model):
         Integer, ForeignKey("qual_certificate.id"), nullable=True, index=True)
 
     unit: Mapped[Unit] = relationship(Unit)
+
+
+class ExpiryReminder(Model):
+    """One reminder sent (or one expiry flagged) for one validity end of one record: each once.
+
+    ``days`` is 90 / 30 / 7 for the SMS reminders before 有效期结束 and 0 for the day the
+    record was found expired.  A 变更 that moves the end date starts a new series.
+    """
+
+    __tablename__ = "expiry_reminder"
+    __table_args__ = (UniqueConstraint("record_type", "record_id", "valid_to", "days", name="uq_expiry_reminder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    record_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    unit_id: Mapped[int] = mapped_column(Integer, ForeignKey("unit.id"), nullable=False, index=True)
+    valid_to: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    days: Mapped[int] = mapped_column(Integer, nullable=False)
+    phone: Mapped[Optional[str]] = mapped_column(String(20), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

@@ -17,6 +17,7 @@ PURPOSE_LABELS = {
     "operator_password": N_("经办人初始密码"),
     "operator_reset": N_("经办人密码重置"),
     "password_reset": N_("找回密码验证码"),
+    "expiry_reminder": N_("资质到期提醒"),
 }
 
 STATUS_LABELS = {

@@ -47,6 +47,10 @@ class ImportResult:
     rejected: list[tuple[int, list[Any], str]] = field(default_factory=list)
 
 
+def max_rows() -> int:
+    return int(current_app.config.get("PRODUCT_IMPORT_MAX_ROWS", 20_000))
+
+
 def max_bytes() -> int:
     return int(current_app.config.get("PRODUCT_IMPORT_MAX_BYTES", 5 * 1024 * 1024))
 
@@ -151,6 +155,8 @@ def _load(actor: AppUser, rows, item: QualItem | None, result: ImportResult) -> 
         if not any(_text(v) for v in values):
             continue  # empty rows are skipped
         data_rows += 1
+        if data_rows > max_rows():
+            raise ImportRefused(f"文件超过{max_rows()}行，请分批导入")
         chunk.append((number, values, dict(zip(FIELDS, values))))
         if len(chunk) >= CHUNK:
             _flush(actor, chunk, item, result, measure, package, unit_items, seen, existing)

@@ -47,7 +47,8 @@ def _query(filters: dict[str, str]):
              .outerjoin(NationalItem, NationalItem.code == QualItem.code)
              .outerjoin(NationalCertificate, NationalCertificate.id == NationalItem.certificate_id)
              .outerjoin(NationalSpec, NationalSpec.code == QualProduct.code)
-             .where(QualProduct.state == "effective"))
+             # only while the certificate (and 委托授权) is in force: app/services/chain.py
+             .where(QualProduct.state == "effective", QualProduct.cert_flag.is_(None)))
     if filters.get("code"):
         code = filters["code"].upper()
         query = query.where(code_range(QualProduct.code, code) if CODE_PREFIX.match(code)

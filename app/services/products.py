@@ -11,20 +11,21 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from app.extensions import db
 from app.models import AppUser, QualCertificate, QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalCertificate, NationalItem, NationalSpec
 from app.i18n import N_
-from app.services import dictionary
+from app.services import chain, dictionary
 from app.services.errors import DomainError, ValidationFailed
 from app.workflow import engine
 from app.workflow.engine import RecordType, State, WorkflowError
 
 SUBMITTED_OR_EFFECTIVE = (State.PENDING_INITIAL.value, State.PENDING_FINAL.value, State.EFFECTIVE.value)
 PLAIN_INTEGER = re.compile(r"[0-9]+")
+DEACTIVATE = "deactivate"  # QualProduct.purpose of a 停用 request
 LIVE_STATES = (State.DRAFT.value, State.REJECTED.value, State.PENDING_INITIAL.value, State.PENDING_FINAL.value,
                State.EFFECTIVE.value)
 
@@ -47,9 +48,35 @@ def _product_clone(record: QualProduct) -> QualProduct:
 
 
 def _product_merge(original: QualProduct, revision: QualProduct) -> None:
-    for attr in ("min_unit", "pack_unit", "pack_ratio", "mid_unit", "mid_ratio", "source"):
-        setattr(original, attr, getattr(revision, attr))
+    if revision.purpose == DEACTIVATE:
+        original.state = State.DEACTIVATED.value  # 停用: out of 耗材产品查询, history kept
+    else:
+        for attr in ("min_unit", "pack_unit", "pack_ratio", "mid_unit", "mid_ratio", "source"):
+            setattr(original, attr, getattr(revision, attr))
     original.reviewed_at = revision.reviewed_at
+
+
+def _product_check_approve(record: QualProduct) -> None:
+    if record.purpose != DEACTIVATE:  # 停用 is always allowed
+        chain.check_product_approval(record)
+
+
+def _product_after(record: QualProduct) -> None:
+    """Write the certificate flag of the product that just changed (its root version)."""
+    target_id = record.revision_of_id or record.id
+    target = db.session.get(QualProduct, target_id)
+    if target is None:
+        return
+    flag = chain.product_standing(target).flag
+    if target.cert_flag != flag:
+        db.session.execute(update(QualProduct).where(QualProduct.id == target_id).values(cert_flag=flag)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        db.session.expire(target, ["cert_flag"])
+
+
+def _product_extras(record: QualProduct) -> dict[str, str]:
+    return {"申请类型": "停用"} if record.purpose == DEACTIVATE else {}
 
 
 PRODUCT = engine.register_record_type(RecordType(
@@ -57,7 +84,8 @@ PRODUCT = engine.register_record_type(RecordType(
     diff_fields=(("code", "27位耗材医保编码"), ("min_unit", "最小计量单位"), ("pack_unit", "最小包装单位"),
                  ("pack_ratio", "最小包装转换比"), ("pack_spec", "最小包装规格"), ("mid_unit", "中包装单位"),
                  ("mid_ratio", "中包装转换比"), ("mid_spec", "中包装规格")),
-    check_complete=_product_complete, clone=_product_clone, merge=_product_merge,
+    diff_extras=_product_extras, check_complete=_product_complete, clone=_product_clone, merge=_product_merge,
+    check_approve=_product_check_approve, after_transition=_product_after,
 ))
 
 
@@ -100,15 +128,27 @@ def certificate_numbers_in_force(actor: AppUser) -> list[str]:
         QualCertificate.unit_id == actor.unit_id, QualCertificate.state.in_(SUBMITTED_OR_EFFECTIVE)))))
 
 
-def selectable_items(actor: AppUser, name: str = "", limit: int = 200) -> list[NationalItem]:
+def _not_expired():
+    return or_(NationalCertificate.valid_to.is_(None), NationalCertificate.valid_to >= chain.today())
+
+
+def selectable_items(actor: AppUser, name: str = "", limit: int = 200, code: str = "",
+                     cert_no: str = "") -> list[NationalItem]:
+    """新增单件: items under the unit's submitted or effective certificates that are not 已过期,
+    searched by 单件名称, 20位码 prefix and 注册备案号."""
     numbers = certificate_numbers_in_force(actor)
     if not numbers:
         return []
     taken = select(QualItem.code).where(QualItem.unit_id == actor.unit_id)
     query = (select(NationalItem).join(NationalCertificate, NationalItem.certificate_id == NationalCertificate.id)
-             .where(NationalCertificate.number.in_(numbers), NationalItem.code.not_in(taken)))
+             .where(NationalCertificate.number.in_(numbers), NationalItem.code.not_in(taken),
+                    _not_expired()))
     if name.strip():
         query = query.where(NationalItem.name.contains(name.strip(), autoescape=True))
+    if code.strip():
+        query = query.where(NationalItem.code.startswith(code.strip().upper(), autoescape=True))
+    if cert_no.strip():
+        query = query.where(NationalCertificate.number.contains(cert_no.strip(), autoescape=True))
     return list(db.session.scalars(query.order_by(NationalItem.code).limit(limit)))
 
 
@@ -121,6 +161,11 @@ def add_items(actor: AppUser, codes: Iterable[str]) -> list[QualItem]:
         select(NationalItem.code, NationalCertificate.number)
         .join(NationalCertificate, NationalItem.certificate_id == NationalCertificate.id)
         .where(NationalItem.code.in_(codes))).all())
+    expired = set(db.session.scalars(
+        select(NationalItem.code).join(NationalCertificate, NationalItem.certificate_id == NationalCertificate.id)
+        .where(NationalItem.code.in_(codes), ~_not_expired())))
+    if expired:
+        raise ValidationFailed({"codes": "、".join(sorted(expired)) + " 所属注册证已过期，不能新增"})
     bad = [c for c in codes if rows.get(c) not in numbers]
     if bad:
         raise ValidationFailed({"codes": "、".join(bad) + " 不属于本单位已提交或已生效的注册证。如在当前列表中未找到，"
@@ -270,6 +315,8 @@ def update_packaging(actor: AppUser, record: QualProduct, data: Packaging, submi
     """编辑 → 保存 / 提交 (the code of a product never changes)."""
     _own(record, actor)
     engine.assert_editable(record)
+    if record.purpose == DEACTIVATE:
+        raise DomainError("停用申请不能编辑；如不再需要，请撤销后重新操作")
     data.code = record.code
     errors = packaging_errors(actor.unit_id, record.code, data.min_unit, data.pack_unit, data.pack_ratio,
                               data.mid_unit, data.mid_ratio, item=record.item, exclude_ids=_self_ids(record))
@@ -288,6 +335,28 @@ def delete_draft(actor: AppUser, record: QualProduct) -> None:
     if record.state != State.DRAFT.value or engine.history_of("product", record.id)[1:]:
         raise DomainError("只能删除从未提交过的待提交包装信息；已提交的请先撤回")
     db.session.delete(record)
+    db.session.commit()
+
+
+def request_deactivation(actor: AppUser, record: QualProduct) -> QualProduct:
+    """停用 of an effective packaging no longer produced: a request submitted for review; once
+    approved the packaging is 已停用 and leaves 耗材产品查询 (its history stays)."""
+    _own(record, actor)
+    if record.revision_of_id or record.state != State.EFFECTIVE.value:
+        raise DomainError("只有已生效的包装信息可以申请停用")
+    revision = engine.open_change(record, actor, action="deactivate")
+    revision.purpose = DEACTIVATE
+    db.session.commit()
+    return engine.apply(revision, "submit", actor)
+
+
+def remove_item(actor: AppUser, item: QualItem) -> None:
+    """删除 of a single item added by mistake: only while no packaging was ever entered under it."""
+    _own(item, actor)
+    used = db.session.scalar(select(func.count(QualProduct.id)).where(QualProduct.item_id == item.id))
+    if used:
+        raise DomainError(f"单件{item.code}下已有{used}条产品包装信息，不能删除")
+    db.session.delete(item)
     db.session.commit()
 
 

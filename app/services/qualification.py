@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import (ENTRUSTMENT_KINDS, AppUser, Attachment, Entrustment, EntrustmentCertificate,
                         QualCertificate)
 from app.i18n import N_
-from app.services import attachments, national
+from app.services import attachments, chain, national
 from app.services.errors import DomainError, ValidationFailed
 from app.workflow import engine
 from app.workflow.engine import RecordType, State, WorkflowError
@@ -116,12 +116,14 @@ ENTRUSTMENT = engine.register_record_type(RecordType(
     diff_fields=(("kind_label", "委托授权类型"), ("principal_name", "委托方/境外注册人"),
                  ("valid_from", "有效期开始"), ("valid_to", "有效期结束")),
     diff_extras=_entrustment_extras, check_complete=_entrustment_complete,
-    clone=_entrustment_clone, merge=_entrustment_merge,
+    clone=_entrustment_clone, merge=_entrustment_merge, after_transition=chain.after_transition,
 ))
 
 
 def entrustment_errors(kind, principal, valid_from, valid_to, cert_nos, slots: set[str],
-                       for_submit: bool = False) -> dict[str, str]:
+                       for_submit: bool = False, kept: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
+    """Every reason an entrustment is refused, by field. ``kept``: certificates already linked
+    (a certificate that expired since may stay linked; a newly linked one must not be 已过期)."""
     errors: dict[str, str] = {}
     if kind not in ENTRUSTMENT_KINDS:
         errors["kind"] = N_("请选择委托授权类型")
@@ -133,6 +135,8 @@ def entrustment_errors(kind, principal, valid_from, valid_to, cert_nos, slots: s
         errors["valid_to"] = N_("请填写有效期结束日期")
     elif valid_from and valid_to < valid_from:
         errors["valid_to"] = N_("有效期结束日期不能早于开始日期")
+    elif chain.is_expired(valid_to):
+        errors["valid_to"] = N_("有效期结束日期已过，不能维护已过期的委托授权")
     if kind == "agent":
         if "letter_en" not in slots:
             errors["letter_en"] = N_("境外代理须上传代理授权书（英文）")
@@ -147,6 +151,8 @@ def entrustment_errors(kind, principal, valid_from, valid_to, cert_nos, slots: s
             problems.append(f"{no}不在国家医保耗材注册证数据中")
         elif kind == "agent" and not national.is_imported(cert):
             problems.append(f"{no}为境内注册证，境外代理只能关联进口注册证")
+        elif no not in kept and chain.is_expired(cert.valid_to):
+            problems.append(f"{no}已过期（有效期至{cert.valid_to:%Y-%m-%d}），不能关联")
     if problems:
         errors["certificates"] = "；".join(problems)
     elif for_submit and not cert_nos:
@@ -189,7 +195,8 @@ def save_entrustment(actor: AppUser, record: Entrustment | None, data: Entrustme
         slots -= {"letter_en", "letter_zh"}
     errors.update({k: e for k, e in entrustment_errors(
         data.kind, data.principal_name, data.valid_from, data.valid_to, cert_nos, slots,
-        for_submit=submit).items() if k not in errors})
+        for_submit=submit, kept=set(record.cert_numbers) if record is not None else set()).items()
+        if k not in errors})
     if errors:
         db.session.rollback()
         raise ValidationFailed(errors)
@@ -253,7 +260,7 @@ CERTIFICATE = engine.register_record_type(RecordType(
     diff_fields=(("cert_no", "注册备案号"), ("contact_name", "联系人"), ("contact_phone", "联系电话"),
                  ("remark", "备注")),
     diff_extras=_certificate_extras, check_complete=_certificate_complete,
-    clone=_certificate_clone, merge=_certificate_merge,
+    clone=_certificate_clone, merge=_certificate_merge, after_transition=chain.after_transition,
 ))
 
 PHONE_OR_LANDLINE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
@@ -284,11 +291,19 @@ def _listed_cert_numbers(actor: AppUser) -> set[str]:
         QualCertificate.unit_id == actor.unit_id, QualCertificate.revision_of_id.is_(None))))
 
 
-def selectable_certificates(actor: AppUser) -> list:
-    """What 新增 offers: maintainable national certificates not yet in the unit's list."""
+def selectable_certificates(actor: AppUser, number: str = "", name: str = "", validity: str = "") -> list:
+    """What 新增 offers: maintainable national certificates not yet in the unit's list and not
+    已过期, searched by 注册备案号, 产品名称 and validity (``soon``: ending within 90 days)."""
     listed = _listed_cert_numbers(actor)
     chosen = (national.certificate(n) for n in sorted(maintainable_cert_numbers(actor)) if n not in listed)
-    return [c for c in chosen if c is not None]
+    out = [c for c in chosen if c is not None and not chain.is_expired(c.valid_to)]
+    if number.strip():
+        out = [c for c in out if number.strip().upper() in c.number.upper()]
+    if name.strip():
+        out = [c for c in out if name.strip().lower() in (c.product_name or "").lower()]
+    if validity == "soon":
+        out = [c for c in out if c.valid_to is not None and chain.days_left(c.valid_to) <= 90]
+    return out
 
 
 def add_certificates(actor: AppUser, cert_nos: list[str]) -> list[QualCertificate]:
@@ -301,6 +316,9 @@ def add_certificates(actor: AppUser, cert_nos: list[str]) -> list[QualCertificat
     if bad:
         raise ValidationFailed({"certificates": "、".join(bad) + " 不是本单位注册的注册证，也未被本单位已提交或已生效的"
                                                "委托授权关联。如在当前列表中未找到，请前往国家平台进行增补。"})
+    expired = [n for n in cert_nos if (c := national.certificate(n)) is not None and chain.is_expired(c.valid_to)]
+    if expired:
+        raise ValidationFailed({"certificates": "、".join(expired) + " 已过期，不能新增"})
     existing = _listed_cert_numbers(actor)
     dup = [n for n in cert_nos if n in existing]
     if dup:

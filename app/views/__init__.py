@@ -16,6 +16,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(products.ConsumableProductView())
     appbuilder.add_view_no_menu(products.ConsumableProductQueryView())
     review.register(appbuilder)
+    qualification.register_template_helpers(appbuilder.app)
     admin.register(appbuilder)
     from app.views import national
 

@@ -14,13 +14,13 @@ from app.models import QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalItem, NationalSpec
 from app.models.workflow import WorkflowHistory
-from app.services import product_import, product_query, products
+from app.services import chain, product_import, product_query, products
 from app.services.errors import DomainError
-from app.tenancy import UnitScopedModelView
+from app.tenancy import UnitScopedModelView, current_unit_id
 from app.views.forms import EmptyForm, apply_post
 from app.views.qualification import QualificationBaseView, back_to as _back
 from app.workflow import engine
-from app.workflow.engine import STATE_LABELS
+from app.workflow.engine import STATE_LABELS, WorkflowError
 
 
 def xlsx_response(data: bytes, filename: str) -> Response:
@@ -86,7 +86,11 @@ class ConsumableItemView(UnitScopedModelView):
         items = db.session.scalars(self.scoped_query().order_by(QualItem.code)).all()
         nationals = {n.code: n for n in db.session.scalars(select(NationalItem).where(
             NationalItem.code.in_([i.code for i in items])))} if items else {}
-        return self.render_template("products/items.html", items=items, nationals=nationals, title="耗材单件列表")
+        used = set(db.session.scalars(select(QualProduct.item_id).where(
+            QualProduct.item_id.in_([i.id for i in items])).distinct())) if items else set()
+        return self.render_template("products/items.html", items=items, nationals=nationals, used=used,
+                                    standings=chain.standings_for_codes(current_unit_id(), [i.code for i in items]),
+                                    form=EmptyForm(), title="耗材单件列表")
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -97,7 +101,8 @@ class ConsumableItemView(UnitScopedModelView):
                                       "单件添加成功", url_for("ConsumableItemView.list"))
             if done:
                 return done
-        options = products.selectable_items(g.user, request.args.get("name", ""))
+        args = {k: (request.args.get(k) or "")[:60] for k in ("name", "code", "cert_no")}
+        options = products.selectable_items(g.user, args["name"], code=args["code"], cert_no=args["cert_no"])
         return self.render_template("products/item_add.html", options=options, errors=errors, form=EmptyForm(),
                                     title="新增单件")
 
@@ -118,6 +123,23 @@ class ConsumableItemView(UnitScopedModelView):
     def delete(self, pk):
         self.get_owned_or_404(pk)
         abort(404)
+
+    @expose("/remove/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def remove(self, pk):
+        """删除 of a single item added by mistake, while no packaging was entered under it."""
+        item = self.get_owned_or_404(pk)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        try:
+            products.remove_item(g.user, item)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            flash("已删除该单件", "success")
+        return redirect(url_for("ConsumableItemView.list"))
 
     @expose("/products/<int:pk>", methods=["GET", "POST"])
     @has_access
@@ -220,6 +242,23 @@ class ConsumableProductView(QualificationBaseView):
             flash(exc.message, "danger")
         else:
             flash("已删除该包装信息", "success")
+        return redirect(_back(url_for("ConsumableProductView.list")))
+
+    @expose("/deactivate/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def deactivate(self, pk):
+        """停用 of an effective packaging: a request through review."""
+        record = self.get_owned_or_404(pk)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        try:
+            products.request_deactivation(g.user, record)
+        except (DomainError, WorkflowError) as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            flash("已提交停用申请，审核通过前该包装仍然有效", "success")
         return redirect(_back(url_for("ConsumableProductView.list")))
 
     @expose("/batch-submit", methods=["POST"])

@@ -5,6 +5,7 @@ import datetime as dt
 import json
 
 from flask import Response, abort, flash, g, redirect, request, url_for
+from sqlalchemy import func, select
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
@@ -12,7 +13,8 @@ from flask_appbuilder.security.decorators import has_access, permission_name
 from app.extensions import db
 from app.models import ENTRUSTMENT_KINDS, Attachment, Entrustment, QualCertificate
 from app.models.national import ORIGIN_IMPORTED, NationalCertificate
-from app.services import national, qualification as q
+from app.models.workflow import WorkflowHistory
+from app.services import chain, expiry, national, qualification as q
 from app.services.errors import DomainError, ValidationFailed
 from app.tenancy import UnitScopedModelView, current_unit_id
 from app.views.forms import EmptyForm, apply_post
@@ -42,6 +44,27 @@ def _history_rows(rtype_key: str, record_id: int):
                      "from": STATE_LABELS.get(h.from_state or "", ""), "to": STATE_LABELS.get(h.to_state, h.to_state),
                      "opinion": h.opinion or "", "diff": json.loads(h.diff) if h.diff else []})
     return rows
+
+
+def register_template_helpers(app) -> None:
+    """已过期 / N天后到期 marks on every list, picker and review page (qualification/_macros.html)."""
+    from app.services import product_import
+
+    app.jinja_env.globals.update(
+        days_left=chain.days_left, expiry_soon_days=expiry.SOON_DAYS,
+        product_import_limits=lambda: (product_import.max_bytes() // (1024 * 1024), product_import.max_rows()))
+
+
+def removable_ids(rtype_key: str, rows) -> set[int]:
+    """Ids of drafts never submitted (only their creation in the history): the rows 删除 may remove."""
+    drafts = [r.id for r in rows if r.state == "draft" and not getattr(r, "revision_of_id", None)]
+    if not drafts:
+        return set()
+    counts = dict(db.session.execute(
+        select(WorkflowHistory.record_id, func.count(WorkflowHistory.id))
+        .where(WorkflowHistory.record_type == rtype_key, WorkflowHistory.record_id.in_(drafts))
+        .group_by(WorkflowHistory.record_id)).all())
+    return {pk for pk in drafts if counts.get(pk, 0) <= 1}
 
 
 def back_to(default: str) -> str:
@@ -137,6 +160,40 @@ class QualificationBaseView(UnitScopedModelView):
         flash("已创建变更，生效中的信息在变更审核通过前保持不变", "info")
         return redirect(url_for(f"{self.endpoint_name}.edit", pk=revision.id))
 
+    @expose("/cancel-change/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def cancel_change(self, pk):
+        """撤销变更: drop a change not yet approved (待提交 / 审核不通过); the effective version stays."""
+        revision = self.get_owned_or_404(pk)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        try:
+            engine.cancel_change(revision, g.user)
+        except WorkflowError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            flash("已撤销变更，生效中的信息保持不变", "success")
+        return redirect(back_to(url_for(f"{self.endpoint_name}.list")))
+
+    @expose("/remove/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def remove(self, pk):
+        """删除 of a draft never submitted."""
+        record = self.get_owned_or_404(pk)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        try:
+            engine.delete_draft(record, g.user)
+        except WorkflowError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            flash("已删除", "success")
+        return redirect(back_to(url_for(f"{self.endpoint_name}.list")))
+
     @expose("/history/<int:pk>")
     @has_access
     @permission_name("show")
@@ -190,6 +247,8 @@ class ConsumableEntrustmentView(QualificationBaseView):
         roots = self._roots(list_filter)
         return self.render_template("qualification/entrustments.html", rows=roots, list_filter=list_filter,
                                     revisions=self._revisions(roots), form=EmptyForm(),
+                                    removable=removable_ids("entrustment", roots),
+                                    expiring=expiry.expiring(current_unit_id()),
                                     states=STATE_LABELS, allowed=lambda r: engine.allowed_actions(r, g.user),
                                     title="耗材委托授权列表")
 
@@ -220,6 +279,10 @@ class ConsumableEntrustmentView(QualificationBaseView):
             flash(exc.message, "danger")
             return self._form(record, {}, 200)
         if action == "link":
+            if record is None:
+                flash("已保存为待提交的委托授权草稿；选择注册证后请在编辑页保存或提交，不需要时可点击“放弃新增”或在列表中删除",
+                      "info")
+                return redirect(url_for("ConsumableEntrustmentView.link", pk=saved.id, new=1))
             return redirect(url_for("ConsumableEntrustmentView.link", pk=saved.id))
         flash("已提交，等待审核" if action == "submit" else "保存成功", "success")
         return redirect(url_for("ConsumableEntrustmentView.list"))
@@ -282,9 +345,10 @@ class ConsumableEntrustmentView(QualificationBaseView):
             request.args, after=request.args.get("after"), before=request.args.get("before"),
             restrict=[NationalCertificate.origin == ORIGIN_IMPORTED] if agent else None)
         filters = page.filters
+        fresh = request.args.get("new") == "1" and record.id in removable_ids("entrustment", [record])
         return self.render_template("qualification/cert_picker.html", record=record, page=page,
                                     filters=filters, form=EmptyForm(), forced_imported=record.kind == "agent",
-                                    title="选择注册证")
+                                    fresh=fresh, title="选择注册证")
 
 
 class ConsumableCertificateView(QualificationBaseView):
@@ -303,6 +367,8 @@ class ConsumableCertificateView(QualificationBaseView):
         return self.render_template("qualification/certificates.html", rows=roots, nationals=nationals,
                                     list_filter=list_filter,
                                     revisions=self._revisions(roots), form=EmptyForm(), states=STATE_LABELS,
+                                    removable=removable_ids("certificate", roots),
+                                    expiring=expiry.expiring(current_unit_id()),
                                     allowed=lambda r: engine.allowed_actions(r, g.user), title="耗材注册证列表")
 
     @expose("/add", methods=["GET", "POST"])
@@ -323,7 +389,9 @@ class ConsumableCertificateView(QualificationBaseView):
                 return redirect(url_for("ConsumableCertificateView.edit", pk=created[0].id))
             if done:
                 return done
-        return self.render_template("qualification/certificate_add.html", options=q.selectable_certificates(g.user),
+        filters = {k: (request.args.get(k) or "")[:60] for k in ("number", "name", "validity")}
+        return self.render_template("qualification/certificate_add.html",
+                                    options=q.selectable_certificates(g.user, **filters), filters=filters,
                                     errors=errors, form=EmptyForm(), title="新增注册证")
 
     @expose("/edit/<int:pk>", methods=["GET", "POST"])

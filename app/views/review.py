@@ -1,14 +1,16 @@
 """审核管理: reviewer queues (待初审 / 待复审) per record type, detail, decisions."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Attachment, Unit
-from app.services import attachments, national, products, qualification as q
+from app.services import attachments, chain, national, products, qualification as q
 from app.views.forms import EmptyForm
 from app.views.qualification import _history_rows, send_attachment
 from app.workflow import engine
@@ -25,6 +27,13 @@ def _rtype(key: str):
     return rtype
 
 
+def _day(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 def _may_see(queue: str) -> bool:
     """Initial reviewers see 待初审, final reviewers 待复审; platform admins both."""
     from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
@@ -36,7 +45,20 @@ def _may_see(queue: str) -> bool:
 
 class ReviewView(BaseView):
     route_base = "/review"
-    default_view = "queue"
+    default_view = "queues"
+
+    @expose("/")
+    @has_access
+    @permission_name("list")
+    def queues(self):
+        """审核管理: the queues this reviewer may open, with how many records wait in each."""
+        counts = {}
+        for _name, key, queue in REVIEW_MENUS:
+            if _may_see(queue):
+                model = RECORD_TYPES[key].model
+                counts[(key, queue)] = db.session.scalar(
+                    select(func.count(model.id)).where(model.state == QUEUES[queue][0]))
+        return self.render_template("review/index.html", menus=REVIEW_MENUS, counts=counts, title="审核管理")
 
     @expose("/<string:rtype_key>/<string:queue>/")
     @has_access
@@ -49,10 +71,20 @@ class ReviewView(BaseView):
             abort(403)
         state, label = QUEUES[queue]
         model = rtype.model
-        rows = db.session.execute(
-            select(model, Unit.name).join(Unit, Unit.id == model.unit_id)
-            .where(model.state == state).order_by(model.submitted_at, model.id).limit(500)).all()
-        return self.render_template("review/queue.html", rows=rows, rtype=rtype, queue=queue,
+        filters = {k: (request.args.get(k) or "").strip()[:100] for k in ("unit", "number", "from", "to")}
+        query = (select(model, Unit.name).join(Unit, Unit.id == model.unit_id).where(model.state == state))
+        if filters["unit"]:
+            query = query.where(Unit.name.contains(filters["unit"], autoescape=True))
+        if filters["number"]:
+            key = {"entrustment": "number", "certificate": "cert_no", "product": "code"}[rtype_key]
+            query = query.where(getattr(model, key).contains(filters["number"], autoescape=True))
+        start, end = _day(filters["from"]), _day(filters["to"])
+        if start:
+            query = query.where(model.submitted_at >= dt.datetime.combine(start, dt.time.min))
+        if end:
+            query = query.where(model.submitted_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
+        rows = db.session.execute(query.order_by(model.submitted_at, model.id).limit(500)).all()
+        return self.render_template("review/queue.html", rows=rows, rtype=rtype, queue=queue, filters=filters,
                                     queue_label=label, form=EmptyForm(), title=f"{rtype.label}{label}")
 
     @expose("/<string:rtype_key>/record/<int:pk>")
@@ -64,10 +96,14 @@ class ReviewView(BaseView):
         if record is None or record.state == State.MERGED.value:
             abort(404)
         original = db.session.get(rtype.model, record.revision_of_id) if record.revision_of_id else None
+        standing, product_info = None, {}
         if rtype_key == "certificate":
             nationals = [national.certificate(record.cert_no)]
+            standing = chain.standing(record.unit_id, record.cert_no)
         elif rtype_key == "product":
             nationals = [products.certificate_of_item(record.code[:20])]
+            standing = chain.product_standing(record)
+            product_info = {"item": national.item(record.code[:20]), "spec": national.spec(record.code)}
         else:
             nationals = [national.certificate(n) or n for n in record.cert_numbers]
         return self.render_template(
@@ -77,7 +113,10 @@ class ReviewView(BaseView):
                                        engine.snapshot(record, rtype)) if original else [],
             allowed=engine.allowed_actions(record, g.user), history=_history_rows(rtype.key, record.revision_of_id
                                                                                    or record.id),
-            unit=db.session.get(Unit, record.unit_id), states=STATE_LABELS, form=EmptyForm(), title="审核")
+            unit=db.session.get(Unit, record.unit_id), states=STATE_LABELS, form=EmptyForm(), title="审核",
+            standing=standing, product_info=product_info,
+            queue_url=url_for("ReviewView.queue", rtype_key=rtype_key,
+                              queue="final" if record.state == State.PENDING_FINAL.value else "initial"))
 
     @expose("/<string:rtype_key>/record/<int:pk>/decide", methods=["POST"])
     @has_access

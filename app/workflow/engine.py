@@ -32,6 +32,7 @@ class State(str, enum.Enum):
     EFFECTIVE = "effective"
     REJECTED = "rejected"
     MERGED = "merged"  # an approved change revision, folded into its record
+    DEACTIVATED = "deactivated"  # 已停用 through an approved 停用 request (history kept)
 
 
 STATE_LABELS = {
@@ -41,11 +42,13 @@ STATE_LABELS = {
     State.EFFECTIVE.value: "已生效",
     State.REJECTED.value: "审核不通过",
     State.MERGED.value: "已合并",
+    State.DEACTIVATED.value: "已停用",
 }
 
 ACTION_LABELS = {
     "create": "新增", "import": "导入", "save": "保存", "submit": "提交", "withdraw": "撤回", "approve": "审核通过",
-    "reject": "审核不通过", "change": "变更",
+    "reject": "审核不通过", "change": "变更", "deactivate": "停用", "cancel_change": "撤销变更",
+    "delete": "删除",
 }
 
 
@@ -100,6 +103,10 @@ class RecordType:
     clone: Callable[[Any], Any] | None = None
     #: copies a revision's content onto its effective record
     merge: Callable[[Any, Any], None] | None = None
+    #: raises WorkflowError when the approval that makes the record effective must be refused
+    check_approve: Callable[[Any], None] | None = None
+    #: called after every committed transition (e.g. to refresh dependent records)
+    after_transition: Callable[[Any], None] | None = None
     #: config key holding the number of review levels (1 or 2)
     levels_key: str = ""
     extra: dict = field(default_factory=dict)
@@ -285,8 +292,10 @@ def diff(old: dict[str, str], new: dict[str, str]) -> list[list[str]]:
             if old.get(k, "") != new.get(k, "")]
 
 
-def open_change(record, user):
-    """变更: a draft revision of an effective record; the record stays in force."""
+def open_change(record, user, action: str = "change"):
+    """变更: a draft revision of an effective record; the record stays in force.
+
+    ``action`` names the request in 变更记录 (``deactivate`` for a 停用 request)."""
     rtype = record_type_of(record)
     transition = _find(record, "change")
     if transition is None or record.state != State.EFFECTIVE.value:
@@ -303,9 +312,51 @@ def open_change(record, user):
     revision.state = State.DRAFT.value
     db.session.add(revision)
     db.session.flush()
-    record_created(revision, user)
+    record_created(revision, user, action=action)
     db.session.commit()
     return revision
+
+
+def cancel_change(revision, user) -> Any:
+    """撤销变更: drop a change revision not yet approved (待提交 / 审核不通过); the effective
+    version stays untouched. Returns the effective record."""
+    rtype = record_type_of(revision)
+    original_id = getattr(revision, "revision_of_id", None)
+    if not original_id:
+        raise WorkflowError("只有变更中的记录可以撤销变更")
+    if revision.state not in EDITABLE:
+        label = STATE_LABELS.get(revision.state, revision.state)
+        raise WorkflowError(f"变更当前为“{label}”，不能撤销；待初审的变更请先撤回")
+    if not _is_owner(revision, user, rtype):
+        raise WorkflowError("您无权对该记录执行“撤销变更”")
+    original = db.session.get(type(revision), original_id)
+    _write_history(revision, rtype, user, "cancel_change", revision.state, original.state)
+    _delete_with_files(revision)
+    db.session.commit()
+    return original
+
+
+def delete_draft(record, user) -> None:
+    """删除 of a draft that was never submitted (its history holds only its creation)."""
+    rtype = record_type_of(record)
+    if not _is_owner(record, user, rtype):
+        raise WorkflowError("您无权对该记录执行“删除”")
+    if getattr(record, "revision_of_id", None):
+        raise WorkflowError("变更中的记录请使用“撤销变更”")
+    if record.state != State.DRAFT.value or len(history_of(rtype.key, record.id)) > 1:
+        raise WorkflowError("只能删除从未提交过的待提交记录；已提交过的记录请撤回后修改")
+    _write_history(record, rtype, user, "delete", record.state, record.state)
+    _delete_with_files(record)
+    db.session.commit()
+
+
+def _delete_with_files(record) -> None:
+    from app.models.workflow import Attachment
+
+    for a in db.session.scalars(select(Attachment).where(Attachment.owner_type == type(record).__tablename__,
+                                                         Attachment.owner_id == record.id)):
+        db.session.delete(a)
+    db.session.delete(record)
 
 
 # -- applying transitions ----------------------------------------------------
@@ -336,6 +387,8 @@ def apply(record, action: str, user, opinion: str | None = None, expected_versio
         rtype.check_complete(record)
     before = record.state
     after = _target(transition, rtype)
+    if action == "approve" and after == State.EFFECTIVE.value and rtype.check_approve:
+        rtype.check_approve(record)
     now = utcnow()
     record.state = after
     if action == "submit":
@@ -353,6 +406,8 @@ def apply(record, action: str, user, opinion: str | None = None, expected_versio
             original.version  # noqa: B018  (loaded: the original's UPDATE is version-checked too)
             changes = diff(old, snapshot(record, rtype))
             record.state = State.MERGED.value
+            if original.state == State.DEACTIVATED.value:  # an approved 停用 request
+                after = original.state
         elif after == State.EFFECTIVE.value:
             changes = diff({}, snapshot(record, rtype))
         _write_history(record, rtype, user, action, before, after, opinion, changes)
@@ -360,6 +415,8 @@ def apply(record, action: str, user, opinion: str | None = None, expected_versio
     except StaleDataError:
         db.session.rollback()
         raise WorkflowError("记录已被他人修改，请刷新后重试") from None
+    if rtype.after_transition:
+        rtype.after_transition(record)
     return record
 
 

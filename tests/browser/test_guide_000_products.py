@@ -6,6 +6,7 @@ import app.models.national  # noqa: F401
 from app.models import UnitCategory, UnitRole
 from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
 from app.services import qualification as q
+from app.workflow import engine
 from tests.browser.helpers import login
 from tests.factories import (make_certified, make_dictionary, make_national_cert, make_national_item,
                              make_platform_user)
@@ -42,8 +43,10 @@ def test_guide_000_section_2_2_3(page, live_server, tmp_path):
     make_national_item(cert, ITEM, name="动脉灌注管", specs=25)
     record = q.add_certificates(maker, ["粤械注准20152660001"])[0]
     q.save_certificate(maker, record, "张三", "13800138000", "", ("scan.pdf", PDF), submit=True)  # 已提交注册证
-    make_platform_user("chushen7", REVIEWER_INITIAL)
-    make_platform_user("fushen7", REVIEWER_FINAL)
+    chu = make_platform_user("chushen7", REVIEWER_INITIAL)
+    fu = make_platform_user("fushen7", REVIEWER_FINAL)
+    for who in (chu, fu):  # products become effective only under an effective certificate (issue 12)
+        engine.apply(record, "approve", who)
     hospital = make_certified(UnitCategory.DESIGNATED, UnitRole.DESIGNATED_HOSPITAL)
 
     login(page, live_server, maker.username)

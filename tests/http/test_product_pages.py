@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 import app.models.national  # noqa: F401
 from app.extensions import db
-from app.models import QualItem, QualProduct, UnitCategory, UnitRole
+from app.models import QualCertificate, QualItem, QualProduct, UnitCategory, UnitRole
 from app.services import products, qualification as q
 from app.workflow import engine
 from tests.conftest import IsolatedClient, csrf_token, field_error, login, text
@@ -110,6 +110,11 @@ def test_product_list_edit_submit_and_query(app, maker_client):
     db.session.expire_all()
     record = db.session.get(QualProduct, record.id)
     engine.apply(record, "approve", chu)
+    with pytest.raises(engine.WorkflowError):  # its certificate is still 待初审
+        engine.apply(record, "approve", fu)
+    certificate = db.session.scalar(select(QualCertificate))
+    engine.apply(certificate, "approve", chu)
+    engine.apply(certificate, "approve", fu)
     engine.apply(record, "approve", fu)
     # an effective record is edited only through 变更: the edit page refuses, a forged POST changes nothing
     refused = text(maker_client.get(f"/procurement/products/edit/{record.id}", follow_redirects=True))
