@@ -81,6 +81,38 @@ def attach(attachment: Attachment, owner_type: str, owner_id: int) -> None:
     attachment.owner_id = owner_id
 
 
+PENDING = "pending"  # owner_type of a valid file kept from a refused form, not yet saved with a record
+
+
+def keep_pending(unit_id: int, slot: str, filename: str, data: bytes) -> Attachment:
+    """Keep a valid file of a refused form so the user need not choose it again (committed at once)."""
+    attachment = store(unit_id, slot, filename, data)
+    attachment.owner_type = PENDING
+    db.session.commit()
+    return attachment
+
+
+def take_pending(unit_id: int, attachment_id, slot: str) -> Attachment | None:
+    """A kept file of this unit and slot, or None (ids from the form are never trusted further)."""
+    try:
+        pk = int(str(attachment_id))
+    except ValueError:
+        return None
+    a = db.session.get(Attachment, pk)
+    if a is None or a.owner_type != PENDING or a.unit_id != unit_id or a.slot != slot:
+        return None
+    return a
+
+
+def purge_pending(older_than) -> int:
+    """Kept files never used (the form was abandoned): removed by the daily run."""
+    from sqlalchemy import delete
+
+    result = db.session.execute(delete(Attachment).where(Attachment.owner_type == PENDING,
+                                                         Attachment.created_at < older_than))
+    return result.rowcount or 0
+
+
 def describe(items: list[Attachment]) -> dict[str, str]:
     """For diffs: slot → 'file name (sha256 prefix)'."""
     out: dict[str, str] = {}

@@ -100,6 +100,9 @@ def run(day: dt.date | None = None) -> RunResult:
             result.reminders.append((due, tightest))
         db.session.commit()
     result.flags_changed = chain.refresh_flags(None, day)
+    from app.services import attachments
+
+    attachments.purge_pending(dt.datetime.combine(day, dt.time.min) - dt.timedelta(days=1))
     db.session.commit()
     return result
 

@@ -170,6 +170,25 @@ class EntrustmentInput:
     #: slot → (filename, bytes) of newly uploaded files
     uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     zh_same_as_en: bool = False
+    #: slot → id of a file kept from a refused attempt (attachments.keep_pending)
+    kept: dict[str, str] = field(default_factory=dict)
+
+
+def _refuse_keeping_files(errors: dict[str, str], unit_id: int, uploads: dict[str, tuple[str, bytes]],
+                          kept: dict[str, Attachment]) -> None:
+    """Roll back, keep every valid chosen file for the next attempt, raise the field errors."""
+    db.session.rollback()
+    out: dict[str, tuple[int, str]] = {}
+    for slot, a in kept.items():
+        if slot not in errors and slot not in uploads:
+            out[slot] = (a.id, a.filename)
+    for slot, (name, blob) in uploads.items():
+        if slot not in errors:
+            a = attachments.keep_pending(unit_id, slot, name, blob)
+            out[slot] = (a.id, a.filename)
+    exc = ValidationFailed(errors)
+    exc.kept = out
+    raise exc
 
 
 def save_entrustment(actor: AppUser, record: Entrustment | None, data: EntrustmentInput,
@@ -182,6 +201,10 @@ def save_entrustment(actor: AppUser, record: Entrustment | None, data: Entrustme
     existing = set(files_by_slot(record)) if record is not None else set()
     errors: dict[str, str] = {}
     stored: dict[str, Attachment] = {}
+    kept: dict[str, Attachment] = {}
+    for slot, pk in data.kept.items():
+        if slot not in data.uploads and (a := attachments.take_pending(actor.unit_id, pk, slot)) is not None:
+            kept[slot] = stored[slot] = a
     for slot, (name, blob) in data.uploads.items():
         try:
             stored[slot] = attachments.store(actor.unit_id, slot, name, blob, field=slot)
@@ -198,8 +221,7 @@ def save_entrustment(actor: AppUser, record: Entrustment | None, data: Entrustme
         for_submit=submit, kept=set(record.cert_numbers) if record is not None else set()).items()
         if k not in errors})
     if errors:
-        db.session.rollback()
-        raise ValidationFailed(errors)
+        _refuse_keeping_files(errors, actor.unit_id, data.uploads, kept)
     new = record is None
     if new:
         record = Entrustment(unit_id=actor.unit_id, state=State.DRAFT.value)
@@ -336,12 +358,16 @@ def add_certificates(actor: AppUser, cert_nos: list[str]) -> list[QualCertificat
 
 
 def save_certificate(actor: AppUser, record: QualCertificate, contact_name: str, contact_phone: str,
-                     remark: str, scan: tuple[str, bytes] | None, submit: bool = False) -> QualCertificate:
+                     remark: str, scan: tuple[str, bytes] | None, submit: bool = False,
+                     kept_scan: str | None = None) -> QualCertificate:
     """编辑 → 保存 / 提交. National fields are not inputs at all: they cannot be changed."""
     _own(record, actor)
     engine.assert_editable(record)
     errors: dict[str, str] = {}
     stored = None
+    kept: dict[str, Attachment] = {}
+    if scan is None and kept_scan and (a := attachments.take_pending(actor.unit_id, kept_scan, "scan")):
+        kept["scan"] = stored = a
     if scan is not None:
         try:
             stored = attachments.store(actor.unit_id, "scan", scan[0], scan[1], field="scan")
@@ -356,8 +382,7 @@ def save_certificate(actor: AppUser, record: QualCertificate, contact_name: str,
     if len((remark or "")) > 500:
         errors["remark"] = N_("备注不超过500字")
     if errors:
-        db.session.rollback()
-        raise ValidationFailed(errors)
+        _refuse_keeping_files(errors, actor.unit_id, {"scan": scan} if scan is not None else {}, kept)
     record.contact_name = (contact_name or "").strip()
     record.contact_phone = (contact_phone or "").strip()
     record.remark = (remark or "").strip()

@@ -252,10 +252,10 @@ class ConsumableEntrustmentView(QualificationBaseView):
                                     states=STATE_LABELS, allowed=lambda r: engine.allowed_actions(r, g.user),
                                     title="耗材委托授权列表")
 
-    def _form(self, record=None, errors=None, status=200):
+    def _form(self, record=None, errors=None, status=200, kept=None):
         data = request.form if request.method == "POST" else None
         return self.render_template(
-            "qualification/entrustment_form.html", record=record, data=data, errors=errors or {},
+            "qualification/entrustment_form.html", record=record, data=data, errors=errors or {}, kept=kept or {},
             kinds=ENTRUSTMENT_KINDS, files=q.files_by_slot(record) if record else {},
             certs=[national.certificate(n) or n for n in (record.cert_numbers if record else [])],
             form=EmptyForm(), title="编辑委托授权" if record else "新增委托授权"), status
@@ -268,12 +268,14 @@ class ConsumableEntrustmentView(QualificationBaseView):
                 [n for n in record.cert_numbers if n not in request.form.getlist("remove_cert")]),
             uploads={slot: up for slot in ("proof", "letter_en", "letter_zh") if (up := _upload(slot))},
             zh_same_as_en=request.form.get("zh_same_as_en") == "1",
+            kept={slot: request.form[f"kept_{slot}"] for slot in ("proof", "letter_en", "letter_zh")
+                  if request.form.get(f"kept_{slot}")},
         )
         action = request.form.get("action", "save")
         try:
             saved = q.save_entrustment(g.user, record, data, submit=(action == "submit"))
         except ValidationFailed as exc:
-            return self._form(record, exc.errors, 200)
+            return self._form(record, exc.errors, 200, kept=getattr(exc, "kept", {}))
         except (DomainError, WorkflowError) as exc:
             db.session.rollback()
             flash(exc.message, "danger")
@@ -401,18 +403,25 @@ class ConsumableCertificateView(QualificationBaseView):
         refused = self.refuse_unless_editable(record)
         if refused:
             return refused
-        errors = {}
+        errors, kept = {}, {}
         if request.method == "POST":
             submit = request.form.get("action") == "submit"
-            done, errors = apply_post(
-                lambda: q.save_certificate(g.user, record, request.form.get("contact_name", ""),
-                                           request.form.get("contact_phone", ""), request.form.get("remark", ""),
-                                           _upload("scan"), submit=submit),
-                "已提交，等待审核" if submit else "保存成功", url_for("ConsumableCertificateView.list"))
+
+            def save():
+                try:
+                    q.save_certificate(g.user, record, request.form.get("contact_name", ""),
+                                       request.form.get("contact_phone", ""), request.form.get("remark", ""),
+                                       _upload("scan"), submit=submit, kept_scan=request.form.get("kept_scan"))
+                except ValidationFailed as exc:
+                    kept.update(getattr(exc, "kept", {}))  # valid files need not be chosen again
+                    raise
+
+            done, errors = apply_post(save, "已提交，等待审核" if submit else "保存成功",
+                                      url_for("ConsumableCertificateView.list"))
             if done:
                 return done
         return self.render_template("qualification/certificate_form.html", record=record,
-                                    national=national.certificate(record.cert_no),
+                                    national=national.certificate(record.cert_no), kept=kept,
                                     files=q.files_by_slot(record), errors=errors,
                                     data=request.form if request.method == "POST" else None,
                                     form=EmptyForm(), title="编辑注册证")

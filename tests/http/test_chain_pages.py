@@ -245,3 +245,25 @@ def test_packaging_form_has_live_specs_and_import_box_a_label_and_hint(world):
     assert "仅支持 .xlsx 文件，不超过5MB，最多20000行" in html
     assert "js/qualification.js" in html
     assert world["client"].get("/static/js/qualification.js").status_code == 200
+
+
+def test_everyday_words_login_scope_product_list_column_and_hall_bar(app, world):
+    anonymous = IsolatedClient(app, app.response_class, use_cookies=True)
+    login_page = text(anonymous.get("/login/"))
+    assert "单位账号、经办人（手机号）以及平台账号（审核人员、平台管理员）登录" in login_page
+    client = world["client"]
+    certificate(world["maker"])
+    packaging(world["maker"], submit=False)
+    listing = text(client.get("/procurement/products/list/"))
+    assert "<th>最小使用单位</th>" in listing and "<th>最小计量单位</th>" not in listing  # guide 000 §2.2.3 4
+    item = db.session.scalar(select(QualItem))
+    assert "<th>最小计量单位</th>" in text(client.get(f"/procurement/items/products/{item.id}"))
+    home = text(client.get("/"))
+    assert "进入单位网厅" in home and 'id="back-to-hall"' not in home  # not on the blue banner
+    token = csrf_token(client, "/procurement/certificates/list/")
+    flashed = text(client.post("/procurement/certificates/batch-submit", data={"csrf_token": token},
+                               follow_redirects=True))
+    bar = flashed.index('id="back-to-hall"')
+    messages = flashed.index('class="col-md-12 flash-messages"')
+    alert = flashed.index("请先勾选需要提交的注册证")
+    assert bar < messages < alert  # the link on its own bar, the alerts in a column of their own
