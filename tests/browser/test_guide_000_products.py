@@ -30,8 +30,8 @@ def approve_all(page, base, account, queue):
     expect(page.get_by_role("heading", name=f"耗材产品 · {queue[2:]}")).to_be_visible()
     boxes = page.locator("#queue input[name=rowid]")
     expect(boxes).to_have_count(18)
-    for i in range(boxes.count()):
-        boxes.nth(i).check()
+    page.locator("#queue").get_by_label("全选").check()  # 全选 ticks every row
+    expect(page.locator("#queue input[name=rowid]:checked")).to_have_count(18)
     page.get_by_role("button", name="批量审核通过").click()
     expect(page.get_by_text("批量审核通过：成功18条")).to_be_visible()
 
@@ -66,6 +66,9 @@ def test_guide_000_section_2_2_3(page, live_server, tmp_path):
     page.get_by_label("最小包装转换比").fill("10")
     page.get_by_label("中包装单位").select_option("箱")
     page.get_by_label("中包装转换比").fill("20")
+    # 最小包装规格 / 中包装规格 are generated while the user types
+    expect(page.locator("#pack-spec-preview")).to_have_text("10支/盒")
+    expect(page.locator("#mid-spec-preview")).to_have_text("20盒/箱")
     page.get_by_role("button", name="保存").click()
     expect(page.locator("#products")).to_contain_text("10支/盒")
     expect(page.locator("#products")).to_contain_text("20盒/箱")
@@ -117,10 +120,13 @@ def test_guide_000_section_2_2_3(page, live_server, tmp_path):
     page.get_by_role("link", name="耗材产品列表").click()
     boxes = page.locator("#products input[name=rowid]")
     expect(boxes).to_have_count(18)
-    for i in range(boxes.count()):
-        boxes.nth(i).check()
+    page.locator("#products").get_by_label("全选").check()
     page.get_by_role("button", name="批量提交").click()
     expect(page.get_by_text("批量提交：成功18条")).to_be_visible()
+    # 返回服务大厅 sits on its own bar, above (not inside) the message box
+    bar = page.locator("#back-to-hall").bounding_box()
+    alert = page.locator(".alert", has_text="批量提交：成功18条").bounding_box()
+    assert bar["y"] + bar["height"] <= alert["y"] + 1
     # reviewers approve
     approve_all(page, live_server, "chushen7", "产品待初审")
     approve_all(page, live_server, "fushen7", "产品待复审")
@@ -131,3 +137,28 @@ def test_guide_000_section_2_2_3(page, live_server, tmp_path):
     page.get_by_role("button", name="查询").click()
     expect(page.locator("#query-results tbody tr")).to_have_count(18)
     expect(page.locator("#query-results")).to_contain_text(maker.unit.name)
+
+    # 变更 of a product to the end: the ratio of one packaging, through both reviews
+    login(page, live_server, maker.username)
+    open_menu(page, live_server, "耗材产品列表")
+    page.locator("#products tr", has_text=ITEM + "0000001").get_by_role("button", name="变更").click()
+    page.get_by_label("最小包装转换比").fill("１２")  # pasted from WPS with full-width digits
+    expect(page.locator("#pack-spec-preview")).to_have_text("12支/盒")
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("已提交，等待审核")).to_be_visible()
+    row = page.locator("#products tr", has_text=ITEM + "0000001")
+    expect(row).to_contain_text("10支/盒")  # in force until the change is approved
+    for account, queue in (("chushen7", "产品待初审"), ("fushen7", "产品待复审")):
+        login(page, live_server, account)
+        page.get_by_role("link", name="审核管理").click()
+        page.get_by_role("link", name=queue).click()
+        page.locator("#queue tr", has_text=ITEM + "0000001").get_by_role("link", name="审核").click()
+        expect(page.locator("#certificate-standing")).to_contain_text("注册证有效")
+        expect(page.locator("#record")).to_contain_text("动脉灌注管")
+        page.get_by_role("button", name="审核通过").click()
+        expect(page.get_by_text("审核通过").first).to_be_visible()
+    login(page, live_server, maker.username)
+    open_menu(page, live_server, "耗材产品列表")
+    row = page.locator("#products tr", has_text=ITEM + "0000001")
+    expect(row).to_contain_text("12支/盒")
+    expect(row).to_contain_text("已生效")

@@ -114,3 +114,24 @@ def test_guide_000_entrustment_certificate_review_and_change(page, live_server, 
     diff = page.locator("table.diff").last
     expect(diff).to_contain_text("陈联系")
     expect(diff).to_contain_text("李新联系人")
+
+    # 变更 of the 委托授权 to the end: only the end date, the linked certificate kept (issue 12 §1)
+    open_menu(page, live_server, "耗材委托授权列表")
+    page.locator("#entrustments tr", has_text=number).get_by_role("button", name="变更").click()
+    expect(page.locator("#linked-certificates")).to_contain_text("国械注进20172400054")
+    page.get_by_label("有效期结束").fill("2032-06-30")
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("已提交，等待审核")).to_be_visible()
+    row = page.locator("#entrustments tr", has_text=number)
+    expect(row).to_contain_text("2030-12-31")  # the effective version stays in force meanwhile
+    expect(row).to_contain_text("变更中")
+    review(page, live_server, "chushen9", "委托授权待初审", number)
+    review(page, live_server, "fushen9", "委托授权待复审", number)
+    expect(page.get_by_text("系统错误")).to_have_count(0)
+    login(page, live_server, maker.username, PASSWORD)
+    open_menu(page, live_server, "耗材委托授权列表")
+    row = page.locator("#entrustments tr", has_text=number)
+    expect(row).to_contain_text("2032-06-30")
+    expect(row).to_contain_text("已生效")
+    expect(row).not_to_contain_text("变更中")
+    expect(row).to_contain_text("1")  # still one linked certificate
