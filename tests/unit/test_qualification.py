@@ -67,7 +67,11 @@ def test_bad_entrustment_input_changes_nothing(maker, overrides, field, fragment
     with pytest.raises(ValidationFailed) as exc:
         q.save_entrustment(maker, None, agent_input(**overrides), submit=True)
     assert fragment in exc.value.errors[field]
-    assert count(Entrustment) == 0 and count(Attachment) == 0
+    assert count(Entrustment) == 0
+    # no file belongs to any record; valid chosen files are only kept for the next attempt (issue 12 §5)
+    owned = db.session.scalar(select(func.count(Attachment.id)).where(Attachment.owner_type != "pending"))
+    assert owned == 0
+    assert set(exc.value.kept) == {a.slot for a in db.session.scalars(select(Attachment))}
 
 
 def test_contract_entrustment_needs_proof(maker):
