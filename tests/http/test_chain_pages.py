@@ -101,6 +101,9 @@ def test_expired_certificate_flags_products_and_leaves_the_query(app, world):
     assert 'data-flag="expired"' in html and "证书过期" in html
     assert 'data-expiry="expired"' in text(world["client"].get("/procurement/certificates/list/"))
     assert "证书过期" in text(world["client"].get("/procurement/items/list/"))
+    cert = db.session.scalar(select(QualCertificate))
+    assert 'data-expiry="expired"' in text(world["client"].get(f"/procurement/certificates/show/{cert.id}"))
+    assert 'data-expiry="expired"' in text(world["fu_pg"].get(f"/review/certificate/record/{cert.id}"))
     assert ITEM + "0000001" not in hospital_query(app)
 
 
