@@ -156,8 +156,9 @@ def check_product_approval(product: QualProduct) -> None:
         raise WorkflowError(f"产品{product.code}的注册证未生效，不能审核通过：" + "；".join(s.reasons))
 
 
-def refresh_flags(unit_id: int | None = None, day: dt.date | None = None) -> int:
-    """Write every product's certificate flag (one unit, or all); returns the rows changed."""
+def refresh_flags(unit_id: int | None = None, day: dt.date | None = None, cert_nos=None) -> int:
+    """Write the products' certificate flags (one unit or all; only under ``cert_nos`` when
+    given); returns the rows changed."""
     day = day or today()
     query = select(QualItem.unit_id, QualItem.id, QualItem.code)
     if unit_id is not None:
@@ -170,8 +171,11 @@ def refresh_flags(unit_id: int | None = None, day: dt.date | None = None) -> int
         .where(NationalItem.code.in_(codes))).all()) if codes else {}
     cache: dict[tuple[int, str], str | None] = {}
     by_flag: dict[tuple[int, str | None], list[int]] = {}
+    wanted = set(cert_nos) if cert_nos is not None else None
     for unit, item_id, code in items:
         number = numbers.get(code)
+        if wanted is not None and number not in wanted:
+            continue
         if number is None:
             flag = FLAG_INVALID
         else:
@@ -193,8 +197,9 @@ def refresh_flags(unit_id: int | None = None, day: dt.date | None = None) -> int
 
 
 def after_transition(record) -> None:
-    """Engine hook: a certificate, entrustment or product changed state → its unit's flags."""
-    refresh_flags(record.unit_id)
+    """Engine hook: a certificate changed state → the flags of its products; an entrustment
+    (rare, and a change may drop certificates) → every flag of its unit."""
+    refresh_flags(record.unit_id, cert_nos=[record.cert_no] if isinstance(record, QualCertificate) else None)
     db.session.commit()
     for obj in db.session.identity_map.values():
         if isinstance(obj, QualProduct):

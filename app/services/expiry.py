@@ -43,18 +43,23 @@ class RunResult:
     flags_changed: int = 0
 
 
-def _effective_records(day: dt.date) -> list[Due]:
+def _effective_records(day: dt.date, unit_id: int | None = None) -> list[Due]:
     horizon = day + dt.timedelta(days=max(REMINDER_DAYS))
     out = []
-    for e in db.session.scalars(select(Entrustment).where(
-            Entrustment.revision_of_id.is_(None), Entrustment.state == State.EFFECTIVE.value,
-            Entrustment.valid_to.is_not(None), Entrustment.valid_to <= horizon)):
+    query = select(Entrustment).where(
+        Entrustment.revision_of_id.is_(None), Entrustment.state == State.EFFECTIVE.value,
+        Entrustment.valid_to.is_not(None), Entrustment.valid_to <= horizon)
+    if unit_id is not None:
+        query = query.where(Entrustment.unit_id == unit_id)
+    for e in db.session.scalars(query):
         out.append(Due("entrustment", e.id, e.unit_id, f"委托授权{e.number}", e.valid_to))
-    rows = db.session.execute(
-        select(QualCertificate.id, QualCertificate.unit_id, QualCertificate.cert_no, NationalCertificate.valid_to)
-        .join(NationalCertificate, NationalCertificate.number == QualCertificate.cert_no)
-        .where(QualCertificate.revision_of_id.is_(None), QualCertificate.state == State.EFFECTIVE.value,
-               NationalCertificate.valid_to.is_not(None), NationalCertificate.valid_to <= horizon)).all()
+    query = (select(QualCertificate.id, QualCertificate.unit_id, QualCertificate.cert_no, NationalCertificate.valid_to)
+             .join(NationalCertificate, NationalCertificate.number == QualCertificate.cert_no)
+             .where(QualCertificate.revision_of_id.is_(None), QualCertificate.state == State.EFFECTIVE.value,
+                    NationalCertificate.valid_to.is_not(None), NationalCertificate.valid_to <= horizon))
+    if unit_id is not None:
+        query = query.where(QualCertificate.unit_id == unit_id)
+    rows = db.session.execute(query).all()
     for rid, unit_id, cert_no, valid_to in rows:
         out.append(Due("certificate", rid, unit_id, f"注册证{cert_no}", valid_to))
     return out
@@ -110,5 +115,5 @@ def run(day: dt.date | None = None) -> RunResult:
 def expiring(unit_id: int, day: dt.date | None = None, within: int = SOON_DAYS) -> list[Due]:
     """What the unit sees on its lists: effective records ending within ``within`` days or past."""
     day = day or chain.today()
-    return sorted((d for d in _effective_records(day) if d.unit_id == unit_id and (d.valid_to - day).days <= within),
+    return sorted((d for d in _effective_records(day, unit_id) if (d.valid_to - day).days <= within),
                   key=lambda d: d.valid_to)
