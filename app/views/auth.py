@@ -5,11 +5,11 @@ from flask import flash, g, redirect, request, session, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import no_cache
 from flask_appbuilder.security.views import AuthDBView
-from flask_appbuilder.utils.base import get_safe_redirect
 from flask_login import login_user
 
 from app.services import auth, password_reset
 from app.services.errors import DomainError, ValidationFailed
+from app.urls import local_path
 from app.views.forms import ForgotForm, LoginForm, ResetForm, apply_errors
 
 
@@ -21,7 +21,7 @@ class UnitLoginView(AuthDBView):
     @no_cache
     def login(self):
         if g.user is not None and g.user.is_authenticated:
-            return redirect(self._get_safe_next_url())
+            return redirect(local_path(request.args.get("next"), "/"))
         form = LoginForm()
         if form.validate_on_submit():
             try:
@@ -33,7 +33,7 @@ class UnitLoginView(AuthDBView):
                 if user.must_change_password:
                     flash("首次登录请先修改初始密码", "warning")
                     return redirect(url_for("HallView.password"))
-                return redirect(get_safe_redirect(request.args.get("next", "/")))
+                return redirect(local_path(request.args.get("next"), "/"))
         return self.render_template(self.login_template, form=form, title=self.title)
 
     @expose("/forgot-password/", methods=["GET", "POST"])

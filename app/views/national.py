@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 from typing import Any, Sequence
-from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
@@ -36,6 +35,7 @@ from app.models.dictionary import DICTIONARY_CATEGORIES, MEASURE_UNIT
 from app.models.national import ORIGIN_LABELS
 from app.services import dictionary, national, national_import
 from app.services.errors import DomainError, ValidationFailed
+from app.urls import local_path
 
 ADMIN_CATEGORY = "平台管理"
 
@@ -59,13 +59,7 @@ class DictionaryForm(FlaskForm):
 
 def safe_next(url: str | None) -> str | None:
     """A same-site path (no scheme, no host, no ``//``), else None."""
-    url = (url or "").strip()
-    if not url.startswith("/") or url.startswith("//") or "\\" in url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc:
-        return None
-    return url
+    return local_path(url)
 
 
 def upload_limit() -> int:
