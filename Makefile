@@ -20,7 +20,7 @@ translations: install
 
 # Re-extract strings after changing UI text, then translate the new entries in en/.
 translations-update: install
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext -o app/translations/messages.pot . >/dev/null
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Msg -k _l -k lazy_gettext -o app/translations/messages.pot . >/dev/null
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l en --no-fuzzy-matching
 
 db: install translations

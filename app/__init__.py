@@ -38,6 +38,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         from app.i18n import page_lang
 
         app.jinja_env.globals["page_lang"] = page_lang
+        from app.i18n import install_safe_gettext
+
+        install_safe_gettext(app)
 
     from app.cli import register_cli
     from app.views.errors import register_error_handlers

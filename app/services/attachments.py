@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
+from app.i18n import Msg
 from app.models import Attachment
 from app.services.errors import DomainError
 
@@ -39,15 +40,15 @@ def validate(filename: str, data: bytes, field: str) -> str:
     if not name or not data:
         raise DomainError("请上传文件", field=field)
     if len(data) > max_bytes():
-        raise DomainError(f"文件过大（不超过{max_bytes() // (1024 * 1024)}MB）", field=field)
+        raise DomainError(Msg("文件过大（不超过%(mb)sMB）", mb=max_bytes() // (1024 * 1024)), field=field)
     ext = os.path.splitext(name)[1].lower()
     if ext not in ALLOWED_EXTENSIONS:
         raise DomainError("只支持PDF、JPG、PNG格式的文件", field=field)
     content_type = sniff(data)
     if content_type is None:
-        raise DomainError(f"文件“{name}”的内容不是有效的PDF、JPG或PNG文件", field=field)
+        raise DomainError(Msg("文件“%(name)s”的内容不是有效的PDF、JPG或PNG文件", name=name), field=field)
     if (ext == ".pdf") != (content_type == "application/pdf"):
-        raise DomainError(f"文件“{name}”的扩展名与文件内容不符", field=field)
+        raise DomainError(Msg("文件“%(name)s”的扩展名与文件内容不符", name=name), field=field)
     return content_type
 
 
