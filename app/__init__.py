@@ -23,6 +23,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from app.extensions import db, migrate
 
     db.init_app(app)
+    from app.services.text import install_column_guard
+
+    install_column_guard()
     CSRFProtect(app)
     with app.app_context():
         from app import models  # noqa: F401  (every table on Model.metadata)

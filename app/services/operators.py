@@ -5,6 +5,7 @@ import secrets
 import string
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import AppUser, Unit, UserKind
@@ -71,7 +72,7 @@ def add_operator(unit_user: AppUser, name: str, id_number: str, phone: str) -> A
     db.session.add(operator)
     try:
         db.session.flush()
-    except Exception:
+    except IntegrityError:
         db.session.rollback()
         raise ValidationFailed({"phone": "该手机号码已被使用（手机号码为经办人登录账号，全平台唯一）"}) from None
     _send_password(unit_user.unit, phone, password, PURPOSE_NEW)

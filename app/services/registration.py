@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
@@ -103,7 +104,7 @@ def register_unit(reg: Registration) -> AppUser:
         db.session.flush()
         audit.record("register", user=user, unit=unit, detail=f"{unit.name} {unit.credit_code}")
         db.session.commit()
-    except Exception:
+    except IntegrityError:
         db.session.rollback()
         # A concurrent registration won the race for the account or the code.
         errors = validate(reg) or {"username": "该账号已被注册（账号不区分大小写）"}

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 
 from app.i18n import N_
+from app.services.text import has_control
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 PAGE_ARG = re.compile(r"^(page|psize)_(.*)$")
 MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 100
+MAX_QUERY_VALUE = 2000
 MAINTENANCE_TITLE = N_("系统维护中")
 MAINTENANCE_MESSAGE = N_("系统维护中，请稍后再试")
 
@@ -78,6 +80,17 @@ def _refuse_junk_list_args(app) -> None:
                 filters = view._filters.get_search_filters().get(m.group(2))
                 if filters is not None and int(m.group(1)) >= len(filters):
                     abort(400)
+        return None
+
+    @app.before_request
+    def refuse_control_characters_in_query():
+        # Search filters and paging: NUL is an error on PostgreSQL, the rest is never
+        # meaningful.  Forms refuse the same characters next to their fields (SafeForm).
+        for name, value in request.args.items(multi=True):
+            if name in ("next", "back"):  # normalised by app.urls.local_path where used
+                continue
+            if has_control(value) or len(value) > MAX_QUERY_VALUE:
+                abort(400)
         return None
 
     @app.before_request

@@ -36,6 +36,7 @@ from app.models.national import ORIGIN_LABELS
 from app.services import dictionary, national, national_import
 from app.services.errors import DomainError, ValidationFailed
 from app.urls import local_path
+from app.views.forms import SafeForm
 
 ADMIN_CATEGORY = "平台管理"
 
@@ -47,11 +48,11 @@ PICKERS = {
 }
 
 
-class UploadForm(FlaskForm):
+class UploadForm(SafeForm):
     file = FileField(_l("导入文件"))
 
 
-class DictionaryForm(FlaskForm):
+class DictionaryForm(SafeForm):
     category = HiddenField()
     name = StringField(_l("单位名称"))
     new_name = StringField(_l("新名称"))
