@@ -92,8 +92,26 @@ def describe(items: list[Attachment]) -> dict[str, str]:
     return out
 
 
+def submitted_once(record) -> bool:
+    """Reviewers see a record from its first submission on; a draft never submitted
+    (a new record or a change revision) stays private to its unit."""
+    return getattr(record, "submitted_at", None) is not None
+
+
+def owner_of(attachment: Attachment):
+    """The record an attachment belongs to (by table name), or None."""
+    from flask_appbuilder import Model
+
+    if not attachment.owner_type or attachment.owner_id is None:
+        return None
+    for mapper in Model.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == attachment.owner_type:
+            return db.session.get(mapper.class_, attachment.owner_id)
+    return None
+
+
 def can_download(attachment: Attachment, user) -> bool:
-    """The owning unit's users, or platform reviewers/admins."""
+    """The owning unit's users, or platform reviewers/admins once the record was submitted."""
     from app.models import UserKind
     from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
 
@@ -102,4 +120,6 @@ def can_download(attachment: Attachment, user) -> bool:
     if user.kind in (UserKind.UNIT.value, UserKind.OPERATOR.value):
         return user.unit_id == attachment.unit_id
     names = {r.name for r in user.roles}
-    return bool(names & {REVIEWER_INITIAL, REVIEWER_FINAL, current_app.appbuilder.sm.auth_role_admin})
+    if not names & {REVIEWER_INITIAL, REVIEWER_FINAL, current_app.appbuilder.sm.auth_role_admin}:
+        return False
+    return submitted_once(owner_of(attachment))
