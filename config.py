@@ -50,10 +50,12 @@ class Config:
     }
 
     # Per-IP rate limit of login / password-recovery POSTs (FAB + Flask-Limiter).
+    # Generous on purpose: a hospital's staff share one NAT address at 8:30; the
+    # per-account lockout below carries the brute-force defence.
     # Use Redis when several app servers run: RATELIMIT_STORAGE_URI=redis://host:6379/0
     RATELIMIT_ENABLED = True
     AUTH_RATE_LIMITED = True
-    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "30 per minute")
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "300 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
@@ -90,6 +92,28 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     DEMO_DATA = False
 
+    # Reverse proxies in front of the app that append X-Forwarded-For/-Proto (0 = none:
+    # the headers are ignored). Behind one nginx: TRUSTED_PROXIES=1 (see README).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    TRUST_FORWARDED_HOST = os.environ.get("TRUST_FORWARDED_HOST", "0") == "1"
+    # Security headers (Flask-Talisman): no inline script; scripts from our own static
+    # files or with the request's nonce; the app is never framed.
+    CONTENT_SECURITY_POLICY = {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": "'self' data:",
+        "font-src": "'self' data:",
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    HSTS_ENABLED = False
+    HSTS_MAX_AGE = 365 * 24 * 3600
+    FORCE_HTTPS = False
+
 
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-secret-key-not-for-production"
@@ -98,6 +122,7 @@ class DevelopmentConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    HSTS_ENABLED = os.environ.get("HSTS", "1") == "1"
 
     @classmethod
     def check(cls) -> None:

@@ -50,6 +50,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     register_cli(app)
     register_error_handlers(app)
+    from app import web
+
+    web.install(app)
     return app
 
 

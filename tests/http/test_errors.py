@@ -23,6 +23,7 @@ def unit_client(client):
 def admin_client(client):
     make_platform_user("admin1", "Admin")
     login(client, "admin1", PASSWORD)
+    client.get("/")  # the first page after login settles the session (as a browser's redirect does)
     return client
 
 

@@ -57,6 +57,7 @@ def test_literal_percent_and_safe_markup_still_render(app):
 def admin_client(client):
     make_platform_user("admin1", "Admin")
     login(client, "admin1", PASSWORD)
+    client.get("/")  # the first page after login settles the session (as a browser's redirect does)
     return client
 
 

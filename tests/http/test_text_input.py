@@ -47,6 +47,7 @@ def test_registration_refuses_control_characters_next_to_the_field(client):
 def admin_client(client):
     make_platform_user("admin1", "Admin")
     login(client, "admin1", PASSWORD)
+    client.get("/")  # the first page after login settles the session (as a browser's redirect does)
     return client
 
 
