@@ -85,6 +85,13 @@ class Config:
     JOB_QUEUE_NAME = os.environ.get("JOB_QUEUE_NAME", "default")
     JOB_TIMEOUT = int(os.environ.get("JOB_TIMEOUT", str(6 * 3600)))
     JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "300"))
+    # Web uploads (product and national imports through a page): a file with more rows
+    # per sheet is refused whole; at most this many unzipped bytes are read; only the
+    # first IMPORT_MAX_REJECTED_KEPT rejected rows are kept (the rest are counted).
+    # Large national releases go through `flask national import` (no such caps).
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "20000"))
+    IMPORT_MAX_UNZIPPED_BYTES = int(os.environ.get("IMPORT_MAX_UNZIPPED_MB", "100")) * 1024 * 1024
+    IMPORT_MAX_REJECTED_KEPT = int(os.environ.get("IMPORT_MAX_REJECTED_KEPT", "1000"))
     CA_MAX_BYTES = 64 * 1024
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None

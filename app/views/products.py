@@ -71,7 +71,7 @@ def _import(item: QualItem | None):
     except product_import.ImportRefused as exc:
         flash(exc.message, "danger")
         return None
-    flash(f"导入完成：成功{result.saved}条，失败{len(result.rejected)}条", "success" if not result.rejected else "warning")
+    flash(f"导入完成：成功{result.saved}条，失败{result.rejected_total}条", "success" if not result.rejected_total else "warning")
     return result
 
 
