@@ -85,6 +85,14 @@ class Config:
     JOB_QUEUE_NAME = os.environ.get("JOB_QUEUE_NAME", "default")
     JOB_TIMEOUT = int(os.environ.get("JOB_TIMEOUT", str(6 * 3600)))
     JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "300"))
+
+    # PostgreSQL limits per web request (ms), below gunicorn's 30 s worker timeout; a
+    # request over them gets the 请求超时 page.  Imports through a page get their own
+    # statement budget; the CLI has none.
+    DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "15000"))
+    DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", "5000"))
+    IMPORT_STATEMENT_TIMEOUT_MS = int(os.environ.get("IMPORT_STATEMENT_TIMEOUT_MS", "25000"))
+
     # Web uploads (product and national imports through a page): a file with more rows
     # per sheet is refused whole; at most this many unzipped bytes are read; only the
     # first IMPORT_MAX_REJECTED_KEPT rejected rows are kept (the rest are counted).

@@ -26,6 +26,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from app.services.text import install_column_guard
 
     install_column_guard()
+    from app.services import db_limits
+
+    db_limits.install()
     CSRFProtect(app)
     with app.app_context():
         from app import models  # noqa: F401  (every table on Model.metadata)

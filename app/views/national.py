@@ -35,6 +35,7 @@ from app.models.dictionary import DICTIONARY_CATEGORIES, MEASURE_UNIT
 from app.models.national import ORIGIN_LABELS
 from app.services import dictionary, national, national_import
 from app.services.errors import DomainError, ValidationFailed
+from app.services import db_limits
 from app.urls import local_path
 from app.views.forms import SafeForm
 
@@ -204,6 +205,7 @@ class NationalImportView(BaseView):
         upload = form.file.data
         if not upload or not upload.filename:
             return self._page(form, error=N_("请选择要导入的 .xlsx 或 .csv 文件"))
+        db_limits.allow()  # imports have their own statement budget
         try:
             result = national_import.import_file(upload.stream, upload.filename, user=g.user, origin="upload",
                                                  limit=upload_limit())
