@@ -29,6 +29,9 @@ _BAD_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u
 _BAD_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
                        "\ud800-\udfff\ufeff\ufffe\uffff]")
 
+# What no database column can hold (PostgreSQL refuses NUL; UTF-8 has no lone surrogates).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
 CONTROL_MESSAGE = N_("不能包含控制字符等不可见字符")
 
 
@@ -106,7 +109,14 @@ def column_errors(obj) -> dict[str, str]:
         value = state.dict.get(key)
         if not isinstance(value, str):
             continue
-        message = text_error(value, length, multiline=length is None or length > 255)
+        if length is None or length > 255:
+            # long text (remarks, JSON, logs): only what cannot be stored at all
+            if _UNSTORABLE.search(value):
+                errors[key] = CONTROL_MESSAGE
+            elif length is not None and len(value) > length:
+                errors[key] = Msg("不能超过%(n)s个字符", n=length)
+            continue
+        message = text_error(value, length)
         if message:
             errors[key] = message
     return errors

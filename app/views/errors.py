@@ -94,6 +94,20 @@ def _refuse_junk_list_args(app) -> None:
         return None
 
     @app.before_request
+    def unit_pages_need_a_unit():
+        # Unit-owned lists scope by the user's unit; a platform account has none (the
+        # admin role holds every permission, but these pages are not the admin's).
+        from flask_login import current_user
+
+        from app.tenancy import UnitScopedModelView
+
+        view = views.get((request.endpoint or "").split(".")[0])
+        if isinstance(view, UnitScopedModelView) and current_user.is_authenticated \
+                and not getattr(current_user, "unit_id", None):
+            abort(403)
+        return None
+
+    @app.before_request
     def refuse_file_folder_download():
         # FAB's ModelView.download serves UPLOAD_FOLDER; files here live in the database.
         endpoint = request.endpoint or ""
