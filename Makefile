@@ -63,5 +63,10 @@ test: install translations chromium axe
 bench: install
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+# Load and fault runs (Locust, headless) against `make serve` on PostgreSQL + Redis; see README.
+soak: install
+	$(BIN)/pip install -q --disable-pip-version-check -r benchmarks/requirements-soak.txt
+	$(BIN)/python -m benchmarks.soak
+
 clean:
 	rm -rf $(VENV) instance/*.db tests/browser/axe/node_modules

@@ -45,6 +45,10 @@ class Hospital(Base):
         self.client.get("/hall/", name="GET 单位网厅")
 
     @task(1)
+    def bare(self):
+        self.client.get("/static/js/app.js", name="GET 静态文件（基准）")
+
+    @task(1)
     def certificate_query(self):
         self.client.get("/national/certificates/", name="GET 注册证查询")
 
