@@ -142,15 +142,36 @@ def failures(name: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def num(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):  # Locust writes N/A for a request that never completed
+        return 0.0
+
+
+def warm_up() -> None:
+    """Wait until the workers answer (gunicorn binds the port before its workers are ready)."""
+    import urllib.request
+
+    deadline = time.time() + 300
+    answered = 0
+    while answered < 8 and time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{PORT}/login/", timeout=30).status == 200:
+                answered += 1
+        except OSError:
+            time.sleep(1)
+
+
 def table(title: str, rows: list[dict]) -> str:
     base = next((r for r in rows if r["Name"].startswith("GET 静态文件")), None)
-    base95 = float(base["95%"]) if base and base["95%"] not in ("", "N/A") else None
+    base95 = num(base["95%"]) if base else None
     out = [f"\n**{title}**\n", "| request | count | errors | req/s | p50 ms | p95 ms | p99 ms | p95 / bare |",
            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         p95 = r["95%"]
-        ratio = f"{float(p95) / base95:.1f}×" if base95 and p95 not in ("", "N/A") else ""
-        out.append(f"| {r['Name']} | {r['Request Count']} | {r['Failure Count']} | {float(r['Requests/s']):.1f} | "
+        ratio = f"{num(p95) / base95:.1f}×" if base95 and num(p95) else ""
+        out.append(f"| {r['Name']} | {r['Request Count']} | {r['Failure Count']} | {num(r['Requests/s']):.1f} | "
                    f"{r['50%']} | {p95} | {r['99%']} | {ratio} |")
     return "\n".join(out)
 
@@ -160,6 +181,7 @@ def main() -> int:
     url = f"postgresql+psycopg://postgres@127.0.0.1:{RELAY_PORT}/{DATABASE}"
     setup(url)
     server = serve(url)
+    warm_up()
     report = [f"make soak: 4 gunicorn workers, PostgreSQL via relay, Redis {REDIS}; {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.1f} at start"]
     try:
@@ -170,9 +192,9 @@ def main() -> int:
                       "| users | req/s | p50 ms | p95 ms | errors |", "|---:|---:|---:|---:|---:|"]
         for users in (5, 10, 20, 40, 80):
             agg = next(r for r in locust(f"sat{users}", users, 20, think=0) if r["Name"] == "Aggregated")
-            saturation.append(f"| {users} | {float(agg['Requests/s']):.1f} | {agg['50%']} | {agg['95%']} | "
+            saturation.append(f"| {users} | {num(agg['Requests/s']):.1f} | {agg['50%']} | {agg['95%']} | "
                               f"{agg['Failure Count']} |")
-            if float(agg["95%"] or 0) > 300:
+            if num(agg["95%"]) > 300:
                 break
         report.append("\n".join(saturation))
 
