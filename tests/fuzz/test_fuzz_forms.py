@@ -33,6 +33,8 @@ from tests.factories import (PASSWORD, make_certified, make_dictionary, make_nat
                              make_platform_user)
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
+# Opt-in until its run time in `.ci/run` is measured on a quiet machine: FUZZ=1 make test.
+pytestmark = pytest.mark.skipif(os.environ.get("FUZZ") != "1", reason="fuzz runs with FUZZ=1")
 ITEM = "C0901010100000006626"
 XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "<svg/onload=alert(1)>"]
 # Tables that log attempts (not business data): they may grow on a refused request.
