@@ -218,9 +218,9 @@ def backlog(kind: RecordKind, level: str, now: dt.datetime) -> Backlog:
     _, state, column_name, label = next(q for q in QUEUE_LEVELS if q[0] == level)
     model = kind.model
     column = getattr(model, column_name)
-    count = int(db.session.scalar(select(func.count()).select_from(model).where(model.state == state)) or 0)
-    dated = int(db.session.scalar(select(func.count()).select_from(model).where(
-        model.state == state, column.is_not(None))) or 0)
+    count, dated = db.session.execute(select(func.count(), func.count(column)).select_from(model)
+                                      .where(model.state == state)).one()
+    count, dated = int(count or 0), int(dated or 0)
     p50 = p90 = None
     oldest = None
     if dated:
