@@ -363,6 +363,9 @@ def run(label: str, url: str, log) -> str:
     for page, n, (pg50, pg95), (s50, s95), (b50, b95), ok in rows:
         lines.append(f"| {page} | {n} | {pg50:.1f} | {pg95:.1f} | {s50:.1f} | {s95:.1f} | {b50:.1f} | {b95:.1f} "
                      f"| {s95 / max(b95, 0.01):.1f}× | {ok} |")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines.append(f"\nLoad average at the end: {load:.1f} on {os.cpu_count()} cores (figures from a shared machine are "
+                 "not comparable with a quiet one; the ratio to bare SQL is).")
     lines.append(f"\nTimes in ms over {REPEAT} runs after 2 warm-ups. page = the whole request through Flask "
                  "(logged in, template rendered); queries = the service call that computes every number of the page; "
                  "bare = the same aggregates hand-written in SQL on the raw DB-API connection, run one after another.")
