@@ -31,7 +31,8 @@ class Config:
     # FAB: the schema belongs to Alembic and permissions to `flask sync-roles`.
     FAB_CREATE_DB = False
     FAB_UPDATE_PERMS = False
-    FAB_ADD_SECURITY_API = False
+    FAB_ADD_SECURITY_API = False  # FAB registers its SecurityApi anyway: the manager drops it
+    FAB_API_KEY_ENABLED = False  # no bearer credentials of any kind (see README, Security model)
     FAB_INDEX_VIEW = "app.views.home.HomeView"
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.PlatformSecurityManager"
     AUTH_TYPE = AUTH_DB
@@ -58,6 +59,8 @@ class Config:
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "300 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # 单位注册 POSTs per IP (app/security/credentials.py).
+    REGISTRATION_RATE_LIMIT = os.environ.get("REGISTRATION_RATE_LIMIT", "10 per hour")
 
     # Account lockout: N failures within the window lock the account for a while.
     LOGIN_MAX_FAILURES = 5
@@ -70,6 +73,10 @@ class Config:
     SMS_CODE_TTL = timedelta(minutes=5)
     SMS_CODE_MAX_ATTEMPTS = 5
     SMS_RESEND_COOLDOWN = timedelta(seconds=60)
+    # SMS pumping guard (app/services/sms_throttle.py): limits syntax, ';' between limits.
+    SMS_LIMIT_PER_PHONE = os.environ.get("SMS_LIMIT_PER_PHONE", "5 per hour;10 per day")
+    SMS_LIMIT_PER_UNIT = os.environ.get("SMS_LIMIT_PER_UNIT", "30 per hour;100 per day")
+    SMS_LIMIT_PER_IDENTIFIER = os.environ.get("SMS_LIMIT_PER_IDENTIFIER", "5 per hour")
 
     # Review levels per record type: 1 = initial only, 2 = initial + final.
     REVIEW_LEVELS = {"entrustment": 2, "certificate": 2, "product": 2}
@@ -129,6 +136,16 @@ class Config:
     HSTS_MAX_AGE = 365 * 24 * 3600
     FORCE_HTTPS = False
 
+    # Sessions end (README, Security model): idle and absolute lifetimes, checked on
+    # every request with the user's session epoch (app/security/sessions.py).
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "120")))
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")))
+    PERMANENT_SESSION_LIFETIME = SESSION_ABSOLUTE_LIFETIME
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse to start with an unsafe configuration (production overrides)."""
+
 
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-secret-key-not-for-production"
@@ -141,8 +158,9 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
-        if not cls.SECRET_KEY:
-            raise RuntimeError("SECRET_KEY must be set in production")
+        from app.security.secrets import check_secret_key
+
+        check_secret_key(cls.SECRET_KEY, BASE_DIR)
 
 
 class TestConfig(Config):
@@ -155,6 +173,7 @@ class TestConfig(Config):
     # A cheap hash keeps the suite fast; production keeps scrypt.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     AUTH_RATE_LIMIT = "1000 per minute"
+    REGISTRATION_RATE_LIMIT = "1000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True
     # Jobs run at once in tests; tests of the queue itself choose rq or thread.

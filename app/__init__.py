@@ -6,13 +6,12 @@ import logging
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
-from config import Config, ProductionConfig, config_from_env
+from config import Config, config_from_env
 
 
 def create_app(config_class: type[Config] | None = None) -> Flask:
     config_class = config_class or config_from_env()
-    if config_class is ProductionConfig:
-        ProductionConfig.check()
+    config_class.check()  # production refuses a weak or published SECRET_KEY
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config_class)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
@@ -39,6 +38,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         from app.views import register_views
 
         register_views(appbuilder)
+        from app.security.credentials import apply_limits
+
+        apply_limits(app, appbuilder.sm.limiter)
         appbuilder.post_init()
         app.extensions["babel"].locale_selector = _select_locale
         from app.i18n import page_lang

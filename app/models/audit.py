@@ -24,6 +24,7 @@ EVENT_LABELS = {
     "password_reset_code": N_("发送找回密码验证码"),
     "password_reset": N_("找回密码"),
     "password_reset_failed": N_("找回密码失败"),
+    "password_reset_by_admin": N_("管理员重置密码"),
     "role_certified": N_("角色认证"),
     "ca_bound": N_("绑定CA"),
     "ca_unbound": N_("解绑CA"),

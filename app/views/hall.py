@@ -8,25 +8,35 @@ from flask_appbuilder import BaseView, expose
 
 from app.extensions import db
 from app.models import UNIT_ROLE_LABELS, UserKind
-from app.security import bundles
+from app.security import bundles, sessions
 from app.services import auth, ca, certification
 from app.services.errors import DomainError, ValidationFailed
 from app.views.forms import CaForm, ChangePasswordForm, EmptyForm, apply_errors
 
 
-def unit_user_required(view):
-    """Logged-in unit account or operator; first-login password change enforced."""
+def login_required(view):
+    """Any logged-in user (the first-login password change is enforced globally:
+    app/security/sessions.py)."""
 
     @wraps(view)
     def wrapper(self, *args, **kwargs):
         user = g.user
         if user is None or not user.is_authenticated:
             return redirect(url_for("UnitLoginView.login", next=request.path))
+        return view(self, *args, **kwargs)
+
+    return wrapper
+
+
+def unit_user_required(view):
+    """Logged-in unit account or operator."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(self, *args, **kwargs):
+        user = g.user
         if user.kind not in (UserKind.UNIT.value, UserKind.OPERATOR.value) or user.unit is None:
             abort(403)
-        if user.must_change_password and view.__name__ != "password":
-            flash("首次登录请先修改初始密码", "warning")
-            return redirect(url_for("HallView.password"))
         return view(self, *args, **kwargs)
 
     return wrapper
@@ -133,7 +143,7 @@ class HallView(BaseView):
         return redirect(url_for("HallView.ca"))
 
     @expose("/password", methods=["GET", "POST"])
-    @unit_user_required
+    @login_required
     def password(self):
         form = ChangePasswordForm()
         if form.validate_on_submit():
@@ -144,7 +154,10 @@ class HallView(BaseView):
                 db.session.rollback()
                 apply_errors(form, exc.errors)
             else:
+                sessions.keep_current(g.user)  # this session goes on; every other one ended
                 flash("密码修改成功", "success")
+                if not g.user.is_unit_user:
+                    return redirect(self.appbuilder.get_url_for_index)
                 return redirect(url_for("HallView.index"))
         return self.render_template("hall/password.html", form=form, title="修改密码")
 
