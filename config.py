@@ -108,6 +108,13 @@ class Config:
     IMPORT_MAX_UNZIPPED_BYTES = int(os.environ.get("IMPORT_MAX_UNZIPPED_MB", "100")) * 1024 * 1024
     IMPORT_MAX_REJECTED_KEPT = int(os.environ.get("IMPORT_MAX_REJECTED_KEPT", "1000"))
     CA_MAX_BYTES = 64 * 1024
+    # CA trust (app/services/ca.py): a PEM bundle of trusted roots, optional CRL files
+    # (PEM or DER, comma-separated).  Production trusts only what the operator configures.
+    CA_TRUSTED_ROOTS = os.environ.get("CA_TRUSTED_ROOTS", "")
+    CA_CRL_FILES = [p for p in os.environ.get("CA_CRL_FILES", "").split(",") if p]
+    CA_CHALLENGE_TTL = timedelta(minutes=15)
+    # A registration that never certified frees its credit code after this many days.
+    UNCERTIFIED_REGISTRATION_DAYS = int(os.environ.get("UNCERTIFIED_REGISTRATION_DAYS", "30"))
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
@@ -147,8 +154,13 @@ class Config:
         """Refuse to start with an unsafe configuration (production overrides)."""
 
 
+DEMO_ROOT_CA = os.path.join(BASE_DIR, "seed", "ca", "demo-root.pem")
+
+
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-secret-key-not-for-production"
+    # the demo root CA that issues the demo enterprises' certificates (seed/certs.py)
+    CA_TRUSTED_ROOTS = os.environ.get("CA_TRUSTED_ROOTS") or DEMO_ROOT_CA
 
 
 class ProductionConfig(Config):
@@ -158,9 +170,10 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
-        from app.security.secrets import check_secret_key
+        from app.security.secrets import check_demo_trust, check_secret_key
 
         check_secret_key(cls.SECRET_KEY, BASE_DIR)
+        check_demo_trust(cls.CA_TRUSTED_ROOTS, DEMO_ROOT_CA)
 
 
 class TestConfig(Config):
@@ -174,6 +187,7 @@ class TestConfig(Config):
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     AUTH_RATE_LIMIT = "1000 per minute"
     REGISTRATION_RATE_LIMIT = "1000 per minute"
+    CA_TRUSTED_ROOTS = DEMO_ROOT_CA
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True
     # Jobs run at once in tests; tests of the queue itself choose rq or thread.

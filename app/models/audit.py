@@ -30,6 +30,7 @@ EVENT_LABELS = {
     "ca_unbound": N_("解绑CA"),
     "unit_disabled": N_("停用单位"),
     "unit_enabled": N_("启用单位"),
+    "credit_code_released": N_("释放信用代码"),
     "ceiling_changed": N_("修改权限上限"),
     "operator_added": N_("新增经办人"),
     "operator_disabled": N_("停用经办人"),

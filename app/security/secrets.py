@@ -55,3 +55,15 @@ def check_secret_key(key: str | None, root: str) -> None:
     if where is not None:
         raise UnsafeSecretKey(
             f"SECRET_KEY appears in the repository ({where}); generate a new one with: {GENERATE_HINT}")
+
+
+def check_demo_trust(roots_path: str | None, demo_root_path: str) -> None:
+    """Production must not trust the demo root CA: its private key is in the repository."""
+    if not roots_path or not os.path.exists(roots_path) or not os.path.exists(demo_root_path):
+        return
+    with open(demo_root_path, "rb") as fh:
+        demo = fh.read().strip()
+    with open(roots_path, "rb") as fh:
+        if demo in fh.read():
+            raise UnsafeSecretKey("CA_TRUSTED_ROOTS contains the demo root CA (seed/ca), whose private key is "
+                                  "published; configure only the CAs the platform really trusts")

@@ -78,6 +78,9 @@ def validate(reg: Registration) -> dict[str, str]:
 
 def register_unit(reg: Registration) -> AppUser:
     """Create the unit and its unit account, or raise with every field error."""
+    from app.services import units
+
+    units.free_expired_holder(v.normalize_credit_code(reg.credit_code))
     errors = validate(reg)
     if errors:
         raise ValidationFailed(errors)

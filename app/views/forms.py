@@ -81,6 +81,7 @@ class ChangePasswordForm(SafeForm):
 
 class CaForm(SafeForm):
     certificate = FileField(_l("CA证书文件"), render_kw=REQUIRED)
+    signature = FileField(_l("挑战码签名文件"), render_kw=REQUIRED)
 
 
 class CertifyForm(SafeForm):

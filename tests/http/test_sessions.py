@@ -210,3 +210,20 @@ def test_an_operator_on_the_initial_password_reaches_nothing_but_the_change_page
                                                "new_password": "Changed1234", "confirm_password": "Changed1234"})
     assert resp.status_code == 302
     assert client.get("/procurement/certificates/list/").status_code == 200
+
+
+def test_a_reviewer_after_an_admin_reset_changes_the_password_first(app):
+    from app.security.roles import REVIEWER_INITIAL
+    from app.services import auth as auth_service
+
+    reviewer = make_platform_user("chushen9", REVIEWER_INITIAL)
+    auth_service.admin_set_password(reviewer, "Admin-set123")
+    client = new_client(app)
+    resp = login(client, "chushen9", "Admin-set123")
+    assert resp.headers["Location"].endswith("/hall/password")
+    assert client.get("/review/certificate/initial/").headers["Location"].endswith("/hall/password")
+    token = csrf_token(client, "/hall/password")
+    resp = client.post("/hall/password", data={"csrf_token": token, "old_password": "Admin-set123",
+                                               "new_password": "Review5678", "confirm_password": "Review5678"})
+    assert resp.status_code == 302
+    assert client.get("/review/certificate/initial/").status_code == 200

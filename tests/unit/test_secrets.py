@@ -39,3 +39,17 @@ def test_the_development_key_is_found_in_this_repository():
 
 def test_a_generated_key_is_accepted():
     check_secret_key(secrets.token_urlsafe(48), BASE_DIR)
+
+
+def test_production_does_not_trust_the_demo_root_ca():
+    """Its private key is in the repository: anyone could issue a 'trusted' certificate."""
+    from app import create_app
+    from config import DEMO_ROOT_CA
+
+    class Configured(ProductionConfig):
+        SECRET_KEY = secrets.token_urlsafe(48)
+        CA_TRUSTED_ROOTS = DEMO_ROOT_CA
+
+    with pytest.raises(UnsafeSecretKey) as exc:
+        create_app(Configured)
+    assert "demo root CA" in str(exc.value)
