@@ -148,6 +148,9 @@ class Config:
     SESSION_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "120")))
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")))
     PERMANENT_SESSION_LIFETIME = SESSION_ABSOLUTE_LIFETIME
+    # Write the cookie only when the session changed: a stray late response (a 404 favicon)
+    # must not put back an older session (it would erase the CSRF token or the CA challenge).
+    SESSION_REFRESH_EACH_REQUEST = False
 
     @classmethod
     def check(cls) -> None:
