@@ -50,7 +50,7 @@ class Hospital(Base):
 
     @task(1)
     def certificate_query(self):
-        self.client.get("/national/certificates/", name="GET 注册证查询")
+        self.client.get("/procurement/certificate-query/", name="GET 注册证查询")
 
 
 class Maker(Base):
