@@ -142,6 +142,13 @@ class Config:
     HSTS_ENABLED = False
     HSTS_MAX_AGE = 365 * 24 * 3600
     FORCE_HTTPS = False
+    # Operations (README, 运维): logs, readiness, metrics.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # text | json
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    READYZ_CHECK_MIGRATIONS = True
+    METRICS_PATH = os.environ.get("METRICS_PATH", "/metrics")  # empty: no metrics endpoint
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # Authorization: Bearer <token>
+    METRICS_ALLOWED_IPS = os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 
     # Sessions end (README, Security model): idle and absolute lifetimes, checked on
     # every request with the user's session epoch (app/security/sessions.py).

@@ -1,8 +1,6 @@
 """Application factory: ``create_app(config_class)`` builds a fresh app."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
@@ -14,13 +12,12 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     config_class.check()  # production refuses a weak or published SECRET_KEY
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config_class)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
-
     from flask_wtf.csrf import CSRFProtect
 
+    from app import ops
     from app.extensions import db, migrate
 
+    ops.init_app(app)  # request ids and logging first: everything after logs with them
     db.init_app(app)
     from app.services.text import install_column_guard
 

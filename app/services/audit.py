@@ -7,6 +7,7 @@ from app.extensions import db
 from app.models import AuditLog
 from app.models.audit import EVENT_LABELS  # noqa: F401
 from app.services.text import scrub
+from app.ops import metrics
 
 
 def client_ip() -> str | None:
@@ -24,5 +25,6 @@ def record(event: str, *, user=None, unit=None, username: str | None = None,
         detail=scrub(detail, 4000) or None,
     )
     db.session.add(entry)
+    metrics.audit_event(event)
     return entry
 

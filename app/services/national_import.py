@@ -47,6 +47,7 @@ from app.i18n import N_
 from app.models.mixins import utcnow
 from app.models.national import (MANAGEMENT_CLASSES, ORIGIN_DOMESTIC, ORIGIN_IMPORTED, NationalCertificate,
                                  NationalImport, NationalItem, NationalSpec, fold)
+from app.ops import metrics
 from app.services import audit
 from app.services.errors import DomainError
 from app.services.text import scrub
@@ -828,6 +829,8 @@ def _log(result: ImportResult, user, origin: str, status: str, message: str) -> 
     audit.record("national_import", user=user, username=None if user else "cli",
                  detail=f"{result.filename}: {message}"[:2000])
     db.session.commit()
+    metrics.import_done("national", inserted=t.inserted, updated=t.updated, unchanged=t.unchanged,
+                        rejected=t.rejected)
 
 
 def recent_imports(limit: int = 20) -> list[NationalImport]:

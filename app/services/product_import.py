@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import AppUser, ProductImport, QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalSpec
+from app.ops import metrics
 from app.services import audit
 from app.services.errors import DomainError
 from app.services.text import scrub
@@ -139,6 +140,7 @@ def import_packaging(actor: AppUser, stream: IO[bytes], filename: str, item: Qua
     audit.record("product_import", user=actor,
                  detail=f"{filename}: 导入成功{result.saved}条，失败{result.rejected_total}条")
     db.session.commit()
+    metrics.import_done("product", saved=result.saved, rejected=len(result.rejected))
     return result
 
 
