@@ -20,7 +20,7 @@ translations: install
 
 # Re-extract strings after changing UI text, then translate the new entries in en/.
 translations-update: install
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext -o app/translations/messages.pot . >/dev/null
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Msg -k _l -k lazy_gettext -o app/translations/messages.pot . >/dev/null
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l en --no-fuzzy-matching
 
 db: install translations
@@ -62,6 +62,11 @@ test: install translations chromium axe
 
 bench: install
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# Load and fault runs (Locust, headless) against `make serve` on PostgreSQL + Redis; see README.
+soak: install
+	$(BIN)/pip install -q --disable-pip-version-check -r benchmarks/requirements-soak.txt
+	$(BIN)/python -m benchmarks.soak
 
 clean:
 	rm -rf $(VENV) instance/*.db tests/browser/axe/node_modules

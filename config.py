@@ -31,7 +31,8 @@ class Config:
     # FAB: the schema belongs to Alembic and permissions to `flask sync-roles`.
     FAB_CREATE_DB = False
     FAB_UPDATE_PERMS = False
-    FAB_ADD_SECURITY_API = False
+    FAB_ADD_SECURITY_API = False  # FAB registers its SecurityApi anyway: the manager drops it
+    FAB_API_KEY_ENABLED = False  # no bearer credentials of any kind (see README, Security model)
     FAB_INDEX_VIEW = "app.views.home.HomeView"
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.PlatformSecurityManager"
     AUTH_TYPE = AUTH_DB
@@ -50,12 +51,16 @@ class Config:
     }
 
     # Per-IP rate limit of login / password-recovery POSTs (FAB + Flask-Limiter).
+    # Generous on purpose: a hospital's staff share one NAT address at 8:30; the
+    # per-account lockout below carries the brute-force defence.
     # Use Redis when several app servers run: RATELIMIT_STORAGE_URI=redis://host:6379/0
     RATELIMIT_ENABLED = True
     AUTH_RATE_LIMITED = True
-    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "30 per minute")
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "300 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # 单位注册 POSTs per IP (app/security/credentials.py).
+    REGISTRATION_RATE_LIMIT = os.environ.get("REGISTRATION_RATE_LIMIT", "10 per hour")
 
     # Account lockout: N failures within the window lock the account for a while.
     LOGIN_MAX_FAILURES = 5
@@ -68,6 +73,10 @@ class Config:
     SMS_CODE_TTL = timedelta(minutes=5)
     SMS_CODE_MAX_ATTEMPTS = 5
     SMS_RESEND_COOLDOWN = timedelta(seconds=60)
+    # SMS pumping guard (app/services/sms_throttle.py): limits syntax, ';' between limits.
+    SMS_LIMIT_PER_PHONE = os.environ.get("SMS_LIMIT_PER_PHONE", "5 per hour;10 per day")
+    SMS_LIMIT_PER_UNIT = os.environ.get("SMS_LIMIT_PER_UNIT", "30 per hour;100 per day")
+    SMS_LIMIT_PER_IDENTIFIER = os.environ.get("SMS_LIMIT_PER_IDENTIFIER", "5 per hour")
 
     # Review levels per record type: 1 = initial only, 2 = initial + final.
     REVIEW_LEVELS = {"entrustment": 2, "certificate": 2, "product": 2}
@@ -83,26 +92,98 @@ class Config:
     JOB_QUEUE_NAME = os.environ.get("JOB_QUEUE_NAME", "default")
     JOB_TIMEOUT = int(os.environ.get("JOB_TIMEOUT", str(6 * 3600)))
     JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "300"))
+
+    # PostgreSQL limits per web request (ms), below gunicorn's 30 s worker timeout; a
+    # request over them gets the 请求超时 page.  Imports through a page get their own
+    # statement budget; the CLI has none.
+    DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "15000"))
+    DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", "5000"))
+    IMPORT_STATEMENT_TIMEOUT_MS = int(os.environ.get("IMPORT_STATEMENT_TIMEOUT_MS", "25000"))
+
+    # Web uploads (product and national imports through a page): a file with more rows
+    # per sheet is refused whole; at most this many unzipped bytes are read; only the
+    # first IMPORT_MAX_REJECTED_KEPT rejected rows are kept (the rest are counted).
+    # Large national releases go through `flask national import` (no such caps).
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "20000"))
+    IMPORT_MAX_UNZIPPED_BYTES = int(os.environ.get("IMPORT_MAX_UNZIPPED_MB", "100")) * 1024 * 1024
+    IMPORT_MAX_REJECTED_KEPT = int(os.environ.get("IMPORT_MAX_REJECTED_KEPT", "1000"))
     CA_MAX_BYTES = 64 * 1024
+    # CA trust (app/services/ca.py): a PEM bundle of trusted roots, optional CRL files
+    # (PEM or DER, comma-separated).  Production trusts only what the operator configures.
+    CA_TRUSTED_ROOTS = os.environ.get("CA_TRUSTED_ROOTS", "")
+    CA_CRL_FILES = [p for p in os.environ.get("CA_CRL_FILES", "").split(",") if p]
+    CA_CHALLENGE_TTL = timedelta(minutes=15)
+    # A registration that never certified frees its credit code after this many days.
+    UNCERTIFIED_REGISTRATION_DAYS = int(os.environ.get("UNCERTIFIED_REGISTRATION_DAYS", "30"))
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     DEMO_DATA = False
 
+    # Reverse proxies in front of the app that append X-Forwarded-For/-Proto (0 = none:
+    # the headers are ignored). Behind one nginx: TRUSTED_PROXIES=1 (see README).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    TRUST_FORWARDED_HOST = os.environ.get("TRUST_FORWARDED_HOST", "0") == "1"
+    # Security headers (Flask-Talisman): no inline script; scripts from our own static
+    # files or with the request's nonce; the app is never framed.
+    CONTENT_SECURITY_POLICY = {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": "'self' data:",
+        "font-src": "'self' data:",
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    HSTS_ENABLED = False
+    HSTS_MAX_AGE = 365 * 24 * 3600
+    FORCE_HTTPS = False
+    # Operations (README, 运维): logs, readiness, metrics.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # text | json
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    READYZ_CHECK_MIGRATIONS = True
+    METRICS_PATH = os.environ.get("METRICS_PATH", "/metrics")  # empty: no metrics endpoint
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # Authorization: Bearer <token>
+    METRICS_ALLOWED_IPS = os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+
+    # Sessions end (README, Security model): idle and absolute lifetimes, checked on
+    # every request with the user's session epoch (app/security/sessions.py).
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "120")))
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")))
+    PERMANENT_SESSION_LIFETIME = SESSION_ABSOLUTE_LIFETIME
+    # Write the cookie only when the session changed: a stray late response (a 404 favicon)
+    # must not put back an older session (it would erase the CSRF token or the CA challenge).
+    SESSION_REFRESH_EACH_REQUEST = False
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse to start with an unsafe configuration (production overrides)."""
+
+
+DEMO_ROOT_CA = os.path.join(BASE_DIR, "seed", "ca", "demo-root.pem")
+
 
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-secret-key-not-for-production"
+    # the demo root CA that issues the demo enterprises' certificates (seed/certs.py)
+    CA_TRUSTED_ROOTS = os.environ.get("CA_TRUSTED_ROOTS") or DEMO_ROOT_CA
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    HSTS_ENABLED = os.environ.get("HSTS", "1") == "1"
 
     @classmethod
     def check(cls) -> None:
-        if not cls.SECRET_KEY:
-            raise RuntimeError("SECRET_KEY must be set in production")
+        from app.security.secrets import check_demo_trust, check_secret_key
+
+        check_secret_key(cls.SECRET_KEY, BASE_DIR)
+        check_demo_trust(cls.CA_TRUSTED_ROOTS, DEMO_ROOT_CA)
 
 
 class TestConfig(Config):
@@ -115,6 +196,8 @@ class TestConfig(Config):
     # A cheap hash keeps the suite fast; production keeps scrypt.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     AUTH_RATE_LIMIT = "1000 per minute"
+    REGISTRATION_RATE_LIMIT = "1000 per minute"
+    CA_TRUSTED_ROOTS = DEMO_ROOT_CA
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True
     # Jobs run at once in tests; tests of the queue itself choose rq or thread.

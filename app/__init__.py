@@ -1,28 +1,30 @@
 """Application factory: ``create_app(config_class)`` builds a fresh app."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
-from config import Config, ProductionConfig, config_from_env
+from config import Config, config_from_env
 
 
 def create_app(config_class: type[Config] | None = None) -> Flask:
     config_class = config_class or config_from_env()
-    if config_class is ProductionConfig:
-        ProductionConfig.check()
+    config_class.check()  # production refuses a weak or published SECRET_KEY
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config_class)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
-
     from flask_wtf.csrf import CSRFProtect
 
+    from app import ops
     from app.extensions import db, migrate
 
+    ops.init_app(app)  # request ids and logging first: everything after logs with them
     db.init_app(app)
+    from app.services.text import install_column_guard
+
+    install_column_guard()
+    from app.services import db_limits
+
+    db_limits.install()
     CSRFProtect(app)
     with app.app_context():
         from app import models  # noqa: F401  (every table on Model.metadata)
@@ -33,17 +35,26 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         from app.views import register_views
 
         register_views(appbuilder)
+        from app.security.credentials import apply_limits
+
+        apply_limits(app, appbuilder.sm.limiter)
         appbuilder.post_init()
         app.extensions["babel"].locale_selector = _select_locale
         from app.i18n import page_lang
 
         app.jinja_env.globals["page_lang"] = page_lang
+        from app.i18n import install_safe_gettext
+
+        install_safe_gettext(app)
 
     from app.cli import register_cli
     from app.views.errors import register_error_handlers
 
     register_cli(app)
     register_error_handlers(app)
+    from app import web
+
+    web.install(app)
     return app
 
 

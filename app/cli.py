@@ -16,6 +16,13 @@ def register_cli(app) -> None:
         sync_roles()
         click.echo("roles synced")
 
+    @app.cli.command("expire-registrations")
+    def expire_registrations_cmd():
+        """Free the credit codes of registrations uncertified for UNCERTIFIED_REGISTRATION_DAYS (run daily)."""
+        from app.services.units import expire_registrations
+
+        click.echo(f"released {expire_registrations()} credit code(s)")
+
     @app.cli.command("seed-demo")
     def seed_demo_cmd():
         """Load demo accounts and units (development only, idempotent)."""

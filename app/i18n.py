@@ -1,10 +1,18 @@
-"""Message markers.
+"""Message markers and safe translation in templates.
 
 Source strings are Simplified Chinese (the default UI language); the English
 catalog in ``app/translations/en`` translates them.  ``N_`` marks a string for
 extraction without translating it at import time: views translate service
 messages with ``_()`` when they render them.
+
+A message that carries user data (a file name, a cell, a code) is a :class:`Msg`:
+the template is translated, then the values are interpolated *escaped*.  In
+templates ``_()`` always escapes what it returns (Jinja's own ``_`` marks the
+translated string as safe HTML, so user data inside a message ran as markup).
 """
+from __future__ import annotations
+
+from markupsafe import Markup, escape
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext convention
@@ -17,3 +25,71 @@ def page_lang() -> str:
 
     locale = get_locale()
     return "zh-CN" if locale is None or locale.language == "zh" else str(locale).replace("_", "-")
+
+
+def _translate(template: str) -> str:
+    from flask_babel import get_translations
+
+    return get_translations().ugettext(template)
+
+
+class Msg(str):
+    """A translatable message template with values (``%(name)s`` placeholders).
+
+    ``str(msg)`` is the Chinese text with the values filled in (logs, audit,
+    tests); :meth:`translated` is the current locale's text; in a template the
+    message renders translated with its values HTML-escaped.
+    """
+
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, **params):
+        obj = super().__new__(cls, template % params if params else template)
+        obj.template = template
+        obj.params = params
+        return obj
+
+    def translated(self) -> str:
+        text = _translate(self.template)
+        return text % self.params if self.params else text
+
+    def __html__(self) -> Markup:
+        text = escape(_translate(self.template))
+        return text % self.params if self.params else text
+
+    def __reduce__(self):
+        return (_rebuild_msg, (self.template, self.params))
+
+
+def _rebuild_msg(template: str, params: dict) -> Msg:
+    return Msg(template, **params)
+
+
+def translate(message) -> str:
+    """Plain text of a message (service msgid or :class:`Msg`) in the current locale."""
+    if isinstance(message, Msg):
+        return message.translated()
+    return _translate(str(message))
+
+
+def install_safe_gettext(app) -> None:
+    """Replace the templates' ``_`` / ``gettext`` with one that escapes its result."""
+    from jinja2 import pass_context
+
+    @pass_context
+    def gettext(context, message, **variables):
+        if isinstance(message, Msg):
+            return message.__html__()
+        if isinstance(message, Markup):  # already safe HTML built by our code
+            return message
+        text = _translate(str(message))
+        if context.eval_ctx.autoescape:
+            text = escape(text)
+        try:
+            # Jinja's newstyle gettext always formats; "%%" in literals means "%".
+            return text % variables
+        except (KeyError, ValueError, TypeError):
+            return text
+
+    app.jinja_env.globals.update(_=gettext, gettext=gettext)

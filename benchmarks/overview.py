@@ -121,49 +121,12 @@ def fill(app, log, label) -> dict:
                                               for i, c in enumerate(codes)])
         items = db.session.execute(select(QualItem.id, QualItem.unit_id, QualItem.code).order_by(QualItem.id)).all()
         db.session.commit()
-        log(f"[{label}] overview: filling {PRODUCTS:,} products")
-
-        def products():
-            for n in range(PRODUCTS):
-                item_id, unit_id, code = items[n % len(items)]
-                state = _state(rng)
-                yield {"unit_id": unit_id, "item_id": item_id, "code": f"{code}{n // len(items) + 1:07d}",
-                       "min_unit": "支", "pack_unit": "盒", "pack_ratio": 10, "state": state, "version": 1,
-                       "created_at": NOW, "source": "import", **_times(rng, state)}
-
-        for batch in _batches(products()):
-            db.session.execute(insert(QualProduct), batch)
-        db.session.commit()
-        log(f"[{label}] overview: filling {RECORDS:,} entrustments and certificates")
-
-        def records(kind):
-            for n in range(RECORDS // 2):
-                state = _state(rng)
-                row = {"unit_id": maker_ids[n % MAKERS], "state": state, "version": 1, "created_at": NOW,
-                       **_times(rng, state)}
-                if kind == "entrustment":
-                    row.update(kind="contract", principal_name="委托方",
-                               valid_to=NOW.date() + dt.timedelta(days=rng.randint(-100, 1000)))
-                else:
-                    row.update(cert_no=certs[n % 200]["number"])
-                yield row
-
-        for batch in _batches(records("entrustment")):
-            db.session.execute(insert(Entrustment), batch)
-        for batch in _batches(records("certificate")):
-            db.session.execute(insert(QualCertificate), batch)
-        db.session.commit()
+        log(f"[{label}] overview: filling {PRODUCTS:,} products, {RECORDS:,} records, {DECISIONS:,} decisions")
         reviewer_ids = [r.id for r in reviewers]
-
-        def decisions():
-            for n in range(DECISIONS):
-                yield {"record_type": "product", "record_id": n + 1, "unit_id": maker_ids[n % MAKERS],
-                       "user_id": reviewer_ids[n % 5], "action": "approve" if rng.random() < 0.9 else "reject",
-                       "from_state": "pending_initial", "to_state": "pending_final",
-                       "created_at": NOW - dt.timedelta(minutes=rng.randint(0, 60 * 24 * 90))}
-
-        for batch in _batches(decisions()):
-            db.session.execute(insert(WorkflowHistory), batch)
+        if db.engine.dialect.name == "postgresql":
+            _fill_postgres(db, maker_ids, reviewer_ids, certs)
+        else:
+            _fill_python(db, rng, items, maker_ids, reviewer_ids, certs)
         db.session.execute(insert(NationalImport), [
             {"token": f"bench{n}", "created_at": NOW - dt.timedelta(days=n), "source": "cli",
              "filename": f"release-{n}.xlsx", "status": "done", "inserted": rng.randint(0, 50000),
@@ -176,6 +139,95 @@ def fill(app, log, label) -> dict:
             db.session.execute(text("ANALYZE"))
             db.session.commit()
         return {"maker": maker_ids[0], "reviewer": reviewer_ids[0]}
+
+
+def _fill_python(db, rng, items, maker_ids, reviewer_ids, certs) -> None:
+    """Row by row from Python (SQLite)."""
+    from app.models import Entrustment, QualCertificate, QualProduct, WorkflowHistory
+
+    def products():
+        for n in range(PRODUCTS):
+            item_id, unit_id, code = items[n % len(items)]
+            state = _state(rng)
+            yield {"unit_id": unit_id, "item_id": item_id, "code": f"{code}{n // len(items) + 1:07d}",
+                   "min_unit": "支", "pack_unit": "盒", "pack_ratio": 10, "state": state, "version": 1,
+                   "created_at": NOW, "source": "import", **_times(rng, state)}
+
+    for batch in _batches(products()):
+        db.session.execute(insert(QualProduct), batch)
+    db.session.commit()
+
+    def records(kind):
+        for n in range(RECORDS // 2):
+            state = _state(rng)
+            row = {"unit_id": maker_ids[n % MAKERS], "state": state, "version": 1, "created_at": NOW,
+                   **_times(rng, state)}
+            if kind == "entrustment":
+                row.update(kind="contract", principal_name="委托方",
+                           valid_to=NOW.date() + dt.timedelta(days=rng.randint(-100, 1000)))
+            else:
+                row.update(cert_no=certs[n % 200]["number"])
+            yield row
+
+    for batch in _batches(records("entrustment")):
+        db.session.execute(insert(Entrustment), batch)
+    for batch in _batches(records("certificate")):
+        db.session.execute(insert(QualCertificate), batch)
+    db.session.commit()
+
+    def decisions():
+        for n in range(DECISIONS):
+            yield {"record_type": "product", "record_id": n + 1, "unit_id": maker_ids[n % MAKERS],
+                   "user_id": reviewer_ids[n % 5], "action": "approve" if rng.random() < 0.9 else "reject",
+                   "from_state": "pending_initial", "to_state": "pending_final",
+                   "created_at": NOW - dt.timedelta(minutes=rng.randint(0, 60 * 24 * 90))}
+
+    for batch in _batches(decisions()):
+        db.session.execute(insert(WorkflowHistory), batch)
+    db.session.commit()
+
+
+STATE_CASE = ("CASE WHEN r < 0.85 THEN 'effective' WHEN r < 0.90 THEN 'draft' WHEN r < 0.94 THEN 'pending_initial' "
+              "WHEN r < 0.97 THEN 'pending_final' ELSE 'rejected' END")
+
+
+def _fill_postgres(db, maker_ids, reviewer_ids, certs) -> None:
+    """The same shape generated by the server (generate_series): minutes instead of an hour on a busy host."""
+    now = f"TIMESTAMP '{NOW:%Y-%m-%d %H:%M:%S}'"
+    submitted = f"{now} - (INTERVAL '1 hour' + w * INTERVAL '60 days')"
+    times = (f"CASE WHEN state = 'draft' THEN NULL ELSE {submitted} END, "
+             f"CASE WHEN state IN ('draft', 'pending_initial') THEN NULL "
+             f"ELSE {submitted} + (INTERVAL '1 hour' + w * INTERVAL '60 days') * v END")
+    rows = f"SELECT g, {STATE_CASE} AS state, w, v FROM (SELECT g, random() AS r, random() AS w, random() AS v " \
+           "FROM generate_series(0, {n} - 1) g) t"
+    db.session.execute(text(
+        "WITH items AS (SELECT id, unit_id, code, row_number() OVER (ORDER BY id) - 1 AS k FROM qual_item), "
+        f"n AS (SELECT count(*) AS c FROM qual_item), s AS ({rows.format(n=PRODUCTS)}) "
+        "INSERT INTO qual_product (unit_id, item_id, code, min_unit, pack_unit, pack_ratio, state, version, "
+        "created_at, source, submitted_at, reviewed_at) "
+        f"SELECT i.unit_id, i.id, i.code || lpad((s.g / n.c + 1)::text, 7, '0'), '支', '盒', 10, s.state, 1, {now}, "
+        f"'import', {times} FROM s CROSS JOIN n JOIN items i ON i.k = s.g % n.c"))
+    makers = "ARRAY[" + ",".join(str(i) for i in maker_ids) + "]"
+    numbers = "ARRAY[" + ",".join(f"'{c['number']}'" for c in certs) + "]"
+    half = RECORDS // 2
+    db.session.execute(text(
+        f"WITH s AS ({rows.format(n=half)}) INSERT INTO entrustment (unit_id, state, version, created_at, "
+        "submitted_at, reviewed_at, kind, principal_name, valid_to) "
+        f"SELECT ({makers})[s.g % {len(maker_ids)} + 1], s.state, 1, {now}, {times}, 'contract', '委托方', "
+        f"DATE '{NOW:%Y-%m-%d}' + (floor(random() * 1100) - 100)::int FROM s"))
+    db.session.execute(text(
+        f"WITH s AS ({rows.format(n=half)}) INSERT INTO qual_certificate (unit_id, state, version, created_at, "
+        "submitted_at, reviewed_at, cert_no, contact_name, contact_phone, remark) "
+        f"SELECT ({makers})[s.g % {len(maker_ids)} + 1], s.state, 1, {now}, {times}, "
+        f"({numbers})[s.g % {len(certs)} + 1], '', '', '' FROM s"))
+    reviewers = "ARRAY[" + ",".join(str(i) for i in reviewer_ids) + "]"
+    db.session.execute(text(
+        "INSERT INTO workflow_history (record_type, record_id, unit_id, user_id, action, from_state, to_state, "
+        "created_at) "
+        f"SELECT 'product', g + 1, ({makers})[g % {len(maker_ids)} + 1], ({reviewers})[g % {len(reviewer_ids)} + 1], "
+        "CASE WHEN random() < 0.9 THEN 'approve' ELSE 'reject' END, 'pending_initial', 'pending_final', "
+        f"{now} - random() * INTERVAL '90 days' FROM generate_series(0, {DECISIONS} - 1) g"))
+    db.session.commit()
 
 
 def bare_statements(ids: dict, dialect: str) -> dict[str, list[str]]:
@@ -311,6 +363,9 @@ def run(label: str, url: str, log) -> str:
     for page, n, (pg50, pg95), (s50, s95), (b50, b95), ok in rows:
         lines.append(f"| {page} | {n} | {pg50:.1f} | {pg95:.1f} | {s50:.1f} | {s95:.1f} | {b50:.1f} | {b95:.1f} "
                      f"| {s95 / max(b95, 0.01):.1f}× | {ok} |")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines.append(f"\nLoad average at the end: {load:.1f} on {os.cpu_count()} cores (figures from a shared machine are "
+                 "not comparable with a quiet one; the ratio to bare SQL is).")
     lines.append(f"\nTimes in ms over {REPEAT} runs after 2 warm-ups. page = the whole request through Flask "
                  "(logged in, template rendered); queries = the service call that computes every number of the page; "
                  "bare = the same aggregates hand-written in SQL on the raw DB-API connection, run one after another.")

@@ -8,7 +8,7 @@ from app.models import AppUser, Unit, UnitCategory, UnitRole, UserKind
 from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL, grant_unit_account_roles, sync_roles
 from app.services import ca
 from app.services.registration import hash_password
-from seed.certs import make_certificate
+from seed.certs import issue
 
 PLATFORM_USERS = (
     # username, password, display name, FAB role
@@ -53,7 +53,9 @@ def _unit(account, password, category, name, code, role, index) -> bool:
     db.session.add_all([unit, user])
     db.session.commit()
     if unit.is_enterprise:
-        ca.bind(unit, make_certificate(code, name, days=3650), user)
+        issued = issue(code, name, days=3650)  # by the demo root CA (seed/ca), key kept for the signature
+        challenge = ca.new_challenge(unit)
+        ca.bind(unit, issued.cert_bytes(), user, challenge=challenge, signature=issued.sign(challenge))
     unit.unit_role = role.value
     grant_unit_account_roles(user)
     db.session.commit()

@@ -121,3 +121,9 @@ def login(client, username: str, password: str, follow: bool = False):
     token = csrf_token(client)
     return client.post("/login/", data={"csrf_token": token, "username": username,
                                         "password": password}, follow_redirects=follow)
+
+
+def logout(client):
+    """退出 is a POST with the CSRF token (a GET only shows the button)."""
+    token = csrf_token(client, "/logout/")
+    return client.post("/logout/", data={"csrf_token": token})

@@ -54,14 +54,23 @@ def make_unit_user(category: UnitCategory = UnitCategory.DESIGNATED, **overrides
 
 def make_certified(category: UnitCategory, role: UnitRole) -> AppUser:
     """A unit certified through the real service (enterprises get a CA bound first)."""
-    from app.services import ca, certification
-    from seed.certs import make_certificate
+    from app.services import certification
 
     user = make_unit_user(category)
     if user.unit.is_enterprise:
-        ca.bind(user.unit, make_certificate(user.unit.credit_code), user)
+        bind_ca(user)
     certification.certify(user.unit, role.value, user)
     return user
+
+
+def bind_ca(user: AppUser, **issue_kwargs):
+    """Bind a demo-root certificate of the unit (O = its name), signing the challenge."""
+    from app.services import ca
+    from seed.certs import issue
+
+    issued = issue(user.unit.credit_code, user.unit.name, **issue_kwargs)
+    challenge = ca.new_challenge(user.unit)
+    return ca.bind(user.unit, issued.cert_bytes(), user, challenge=challenge, signature=issued.sign(challenge))
 
 
 def make_platform_user(username: str, role_name: str, password: str = PASSWORD) -> AppUser:

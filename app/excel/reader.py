@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator
 from xml.etree.ElementTree import ParseError
 
-from app.i18n import N_
+from app.i18n import Msg, N_
 from app.services.errors import DomainError
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -40,18 +40,44 @@ class CorruptFile(ExcelError):
     """Opened, but broken inside (truncated zip, bad XML, undecodable text)."""
 
 
+class TooManyRows(ExcelError):
+    """More rows than a web upload may carry (``IMPORT_MAX_ROWS``): refused whole."""
+
+
+def web_limits() -> tuple[int | None, int | None]:
+    """(rows per sheet, unzipped bytes) for uploads through a web request, else (None, None).
+
+    Web workers must never spend long on one file (issue 11 §1); the CLI and background
+    jobs read whole national releases without these caps.
+    """
+    from flask import current_app, has_request_context
+
+    if not has_request_context():
+        return None, None
+    config = current_app.config
+    return config.get("IMPORT_MAX_ROWS"), config.get("IMPORT_MAX_UNZIPPED_BYTES")
+
+
 Row = tuple[Any, ...]
 
 
 @dataclass
 class Sheet:
     name: str
-    _rows: Callable[[], Iterator[Row]]
+    _rows: Callable[[], Iterator[tuple[int, Row]]]
+    max_rows: int | None = None
 
     def iter_rows(self) -> Iterator[tuple[int, Row]]:
-        """(1-based row number as Excel shows it, cell values) for every row, empty ones included."""
+        """(1-based row number as Excel shows it, cell values) for every row the file holds.
+
+        Rows absent from an .xlsx are not produced (their numbers are skipped), whatever
+        dimension the sheet claims; at most :data:`MAX_COLUMNS` cells per row.  With
+        ``max_rows`` (web uploads) the file is refused once it holds more rows than that.
+        """
         try:
-            for number, row in enumerate(self._rows(), start=1):
+            for count, (number, row) in enumerate(self._rows(), start=1):
+                if self.max_rows is not None and count > self.max_rows:
+                    raise TooManyRows(Msg("文件行数超过上限（每个工作表最多%(n)s行），请分批导入", n=self.max_rows))
                 yield number, tuple(row[:MAX_COLUMNS])
         except ExcelError:
             raise
@@ -133,10 +159,53 @@ def _open_stream(stream: IO[bytes], filename: str) -> TableFile:
     raise NotATable(N_("仅支持 .xlsx 或 .csv 文件"))
 
 
+def _check_unzipped_size(stream: IO[bytes], limit: int | None) -> None:
+    """Refuse a zip whose members unpack to more than ``limit`` bytes (a "zip bomb").
+
+    Python's zipfile never yields more than a member's declared size, so the declared
+    sizes bound the work."""
+    if not limit:
+        return
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise NotATable(N_("文件不是有效的Excel（.xlsx）文件，请确认文件未损坏且不是改了扩展名的其他文件")) from exc
+    finally:
+        stream.seek(0)
+    if total > limit:
+        raise TooManyRows(Msg("文件解压后超过%(mb)sMB，请分批导入", mb=limit // (1024 * 1024)))
+
+
+def _xlsx_rows(ws) -> Iterator[tuple[int, Row]]:
+    """(row number, values) straight from the sheet's XML: openpyxl's own iter_rows pads
+    every row to the sheet's claimed dimension (``A1:XFD1048576`` makes each row 16,384
+    cells and fills every gap with empty rows)."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    book = ws.parent
+    with ws._get_source() as src:
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=book.data_only, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for number, cells in parser.parse():
+            width = 0
+            for cell in cells:
+                if cell["column"] <= MAX_COLUMNS and cell["column"] > width:
+                    width = cell["column"]
+            values: list[Any] = [None] * width
+            for cell in cells:
+                column = cell["column"]
+                if column <= width:
+                    values[column - 1] = cell["value"]
+            yield number, tuple(values)
+
+
 def _open_xlsx(stream: IO[bytes]) -> TableFile:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    max_rows, max_unzipped = web_limits()
+    _check_unzipped_size(stream, max_unzipped)
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, OSError, ValueError,
@@ -145,7 +214,9 @@ def _open_xlsx(stream: IO[bytes]) -> TableFile:
 
     sheets = []
     for ws in workbook.worksheets:
-        sheets.append(Sheet(ws.title, (lambda ws=ws: ws.iter_rows(values_only=True))))
+        if not hasattr(ws, "_get_source"):  # a chartsheet holds no cells
+            continue
+        sheets.append(Sheet(ws.title, (lambda ws=ws: _xlsx_rows(ws)), max_rows))
     return TableFile("xlsx", sheets, workbook.close)
 
 
@@ -191,13 +262,13 @@ def _open_csv(stream: IO[bytes], filename: str) -> TableFile:
         stream.seek(0)
         text = io.TextIOWrapper(stream, encoding=encoding, newline="")
         try:
-            yield from csv.reader(text, delimiter=delimiter)
+            yield from enumerate(csv.reader(text, delimiter=delimiter), start=1)
         except csv.Error as exc:
             raise CorruptFile("CSV文件格式错误：%s" % exc) from exc
         finally:
             text.detach()  # leave the caller's stream open
 
     name = os.path.splitext(os.path.basename(filename))[0] or "CSV"
-    table = TableFile("csv", [Sheet(name, rows)])
+    table = TableFile("csv", [Sheet(name, rows, web_limits()[0])])
     table.encoding = "GBK" if encoding == "gb18030" else "UTF-8"
     return table

@@ -44,6 +44,8 @@ class AppUser(User):
     )
     first_failed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
     locked_until: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+    # Bumped by a password change or a logout: older session cookies are refused.
+    session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     unit: Mapped[Optional[Unit]] = relationship(Unit, foreign_keys=[unit_id])
     account_role: Mapped[Optional["AccountRole"]] = relationship(

@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Optional
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.mixins import utcnow
@@ -83,5 +83,8 @@ class ProductImport(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     saved: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     rejected: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    # JSON: [[row number, [values...], reason], ...]
+    # JSON: [[row number, [values...], reason], ...] of the first IMPORT_MAX_REJECTED_KEPT rejected rows
     errors_json: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    rejected_kept: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    # 错误日志导出 (.xlsx), built once when the import ran
+    error_log: Mapped[Optional[bytes]] = mapped_column(LargeBinary, nullable=True, deferred=True)

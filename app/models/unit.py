@@ -6,7 +6,7 @@ import enum
 from typing import Optional
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, DateTime, Integer, String, func
+from sqlalchemy import Boolean, DateTime, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.mixins import utcnow
@@ -54,6 +54,8 @@ CATEGORY_ROLES = {
 
 class Unit(Model):
     __tablename__ = "unit"
+    # two units cannot hold the same CA-verified name (NULLs are not compared)
+    __table_args__ = (UniqueConstraint("verified_name", name="uq_unit_verified_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     category: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -65,6 +67,14 @@ class Unit(Model):
     unit_role: Mapped[Optional[str]] = mapped_column(String(30), nullable=True)
     certified_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # The organisation name (O) a trusted CA certified for this unit (app/services/ca.py):
+    # national certificates are offered by registrant name only through it.
+    verified_name: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    verified_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+    # A never-certified registration whose credit code was released (by the platform admin
+    # or on expiry): the code it held, and when.
+    released_credit_code: Mapped[Optional[str]] = mapped_column(String(18), nullable=True, index=True)
+    released_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime, nullable=False, default=utcnow, server_default=func.now(), index=True
     )
@@ -76,6 +86,11 @@ class Unit(Model):
     @property
     def unit_role_label(self) -> str:
         return UNIT_ROLE_LABELS[UnitRole(self.unit_role)] if self.unit_role else "未认证"
+
+    @property
+    def shown_credit_code(self) -> str:
+        """The code to show: a released registration shows the code it held."""
+        return self.released_credit_code or self.credit_code
 
     @property
     def is_enterprise(self) -> bool:

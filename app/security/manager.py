@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 from flask import current_app, g, has_app_context
+from flask_appbuilder.const import AUTH_DB
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role as assoc
+from flask_babel import lazy_gettext as fab_text  # FAB's own labels (its catalog translates them)
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.models import AppUser
-from app.views.admin import PlatformGroupView, PlatformRoleView, PlatformUserStatsView, PlatformUserView
+from app.security import sessions
+from app.views.admin import (
+    PlatformGroupView, PlatformResetPasswordView, PlatformRoleView, PlatformUserStatsView, PlatformUserView,
+)
 from app.views.auth import UnitLoginView
 
 _CACHE = "_role_permissions"
@@ -22,6 +27,7 @@ class PlatformSecurityManager(SecurityManager):
     rolemodelview = PlatformRoleView
     groupmodelview = PlatformGroupView
     userstatschartview = PlatformUserStatsView
+    resetpasswordview = PlatformResetPasswordView
 
     # FAB menu entry of the (unused) user groups
     hidden_security_menus = ("List Groups",)
@@ -29,15 +35,67 @@ class PlatformSecurityManager(SecurityManager):
     def __init__(self, appbuilder):
         super().__init__(appbuilder)
         current_app.before_request(forget_role_permissions)
+        current_app.before_request(sessions.require_password_change)
 
     def register_views(self):
-        """FAB's security views, less the menu entries this platform does not use
-        (user groups: roles are given to users directly)."""
-        super().register_views()
+        """FAB's security views, less every other way in (README, Security model).
+
+        FAB's own ``register_views`` adds its ``SecurityApi`` (``/api/v1/security/login``
+        and ``/refresh``, logging in through ``auth_user_db``: no lockout, no disabled-unit
+        check, no audit) whatever ``FAB_ADD_SECURITY_API`` says, the self-service
+        ``resetmypassword`` (a new password without the old one) and ``userinfoedit``
+        views, and, by ``AUTH_TYPE``, OAuth/OpenID/LDAP/remote-user/SAML login views.
+        Here only 单位登录 (``UnitLoginView``, through ``app.services.auth.authenticate``)
+        accepts a password; the admin's 重置密码 goes through the same password service.
+        """
+        if self.auth_type != AUTH_DB or current_app.config.get("AUTH_USER_REGISTRATION"):
+            raise RuntimeError("only AUTH_TYPE = AUTH_DB without FAB self-registration is supported")
+        self.user_view = self.userdbmodelview
+        self.auth_view = self.authdbview()
+        self.appbuilder.add_view_no_menu(self.auth_view)
+        self.appbuilder.add_view_no_menu(self.resetpasswordview())
+        if self.is_auth_limited:
+            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(self.auth_view.blueprint)
+        self.user_view = self.appbuilder.add_view(
+            self.user_view, "List Users", icon="fa-user", label=fab_text("List Users"),
+            category="Security", category_icon="fa-cogs", category_label=fab_text("Security"),
+        )
+        role_view = self.appbuilder.add_view(
+            self.rolemodelview, "List Roles", icon="fa-user-gear", label=fab_text("List Roles"),
+            category="Security", category_icon="fa-cogs",
+        )
+        role_view.related_views = [self.user_view.__class__]
+        self.appbuilder.add_view(self.groupmodelview, "List Groups", icon="fa-group",
+                                 label=fab_text("List Groups"), category="Security", category_icon="fa-cogs")
+        self.appbuilder.add_view(self.userstatschartview, "User's Statistics", icon="fa-bar-chart-o",
+                                 label=fab_text("User's Statistics"), category="Security")
+        self.appbuilder.menu.add_separator("Security")
+        self.appbuilder.add_view(self.permissionmodelview, "Base Permissions", icon="fa-lock",
+                                 label=fab_text("Base Permissions"), category="Security")
+        self.appbuilder.add_view(self.viewmenumodelview, "Views/Menus", icon="fa-list-alt",
+                                 label=fab_text("Views/Menus"), category="Security")
+        self.appbuilder.add_view(self.permissionviewmodelview, "Permission on Views/Menus", icon="fa-link",
+                                 label=fab_text("Permission on Views/Menus"), category="Security")
         security = self.appbuilder.menu.find("Security")
         if security is not None:
             security.childs = [item for item in security.childs
                                if getattr(item, "name", None) not in self.hidden_security_menus]
+
+    def load_user(self, pk):
+        """FAB's loader (active users only), then the session checks: unit disabled,
+        session epoch (password changed, logged out elsewhere), idle and absolute age."""
+        return sessions.accept(super().load_user(pk))
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        """No bearer tokens: the token API is not registered, and a token signed with the
+        secret key some other way must not bypass the session checks."""
+        return None
+
+    def reset_password(self, userid, password):
+        """Anything that still calls FAB's reset goes through the password service."""
+        from app.services import auth
+
+        auth.admin_set_password(self.get_user_by_id(userid), password, actor=g.get("user"))
 
     def on_user_logout(self, user) -> None:
         from app.services import audit

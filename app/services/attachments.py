@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
+from app.i18n import Msg
 from app.models import Attachment
 from app.services.errors import DomainError
 
@@ -39,15 +40,15 @@ def validate(filename: str, data: bytes, field: str) -> str:
     if not name or not data:
         raise DomainError("请上传文件", field=field)
     if len(data) > max_bytes():
-        raise DomainError(f"文件过大（不超过{max_bytes() // (1024 * 1024)}MB）", field=field)
+        raise DomainError(Msg("文件过大（不超过%(mb)sMB）", mb=max_bytes() // (1024 * 1024)), field=field)
     ext = os.path.splitext(name)[1].lower()
     if ext not in ALLOWED_EXTENSIONS:
         raise DomainError("只支持PDF、JPG、PNG格式的文件", field=field)
     content_type = sniff(data)
     if content_type is None:
-        raise DomainError(f"文件“{name}”的内容不是有效的PDF、JPG或PNG文件", field=field)
+        raise DomainError(Msg("文件“%(name)s”的内容不是有效的PDF、JPG或PNG文件", name=name), field=field)
     if (ext == ".pdf") != (content_type == "application/pdf"):
-        raise DomainError(f"文件“{name}”的扩展名与文件内容不符", field=field)
+        raise DomainError(Msg("文件“%(name)s”的扩展名与文件内容不符", name=name), field=field)
     return content_type
 
 
@@ -123,8 +124,26 @@ def describe(items: list[Attachment]) -> dict[str, str]:
     return out
 
 
+def submitted_once(record) -> bool:
+    """Reviewers see a record from its first submission on; a draft never submitted
+    (a new record or a change revision) stays private to its unit."""
+    return getattr(record, "submitted_at", None) is not None
+
+
+def owner_of(attachment: Attachment):
+    """The record an attachment belongs to (by table name), or None."""
+    from flask_appbuilder import Model
+
+    if not attachment.owner_type or attachment.owner_id is None:
+        return None
+    for mapper in Model.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == attachment.owner_type:
+            return db.session.get(mapper.class_, attachment.owner_id)
+    return None
+
+
 def can_download(attachment: Attachment, user) -> bool:
-    """The owning unit's users, or platform reviewers/admins."""
+    """The owning unit's users, or platform reviewers/admins once the record was submitted."""
     from app.models import UserKind
     from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
 
@@ -133,4 +152,6 @@ def can_download(attachment: Attachment, user) -> bool:
     if user.kind in (UserKind.UNIT.value, UserKind.OPERATOR.value):
         return user.unit_id == attachment.unit_id
     names = {r.name for r in user.roles}
-    return bool(names & {REVIEWER_INITIAL, REVIEWER_FINAL, current_app.appbuilder.sm.auth_role_admin})
+    if not names & {REVIEWER_INITIAL, REVIEWER_FINAL, current_app.appbuilder.sm.auth_role_admin}:
+        return False
+    return submitted_once(owner_of(attachment))

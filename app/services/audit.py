@@ -6,6 +6,8 @@ from flask import has_request_context, request
 from app.extensions import db
 from app.models import AuditLog
 from app.models.audit import EVENT_LABELS  # noqa: F401
+from app.services.text import scrub
+from app.ops import metrics
 
 
 def client_ip() -> str | None:
@@ -16,12 +18,13 @@ def record(event: str, *, user=None, unit=None, username: str | None = None,
            detail: str = "") -> AuditLog:
     entry = AuditLog(
         event=event,
-        username=username or (getattr(user, "username", None)),
+        username=scrub(username or (getattr(user, "username", None)), 128),
         user_id=getattr(user, "id", None),
         unit_id=getattr(unit, "id", None) or getattr(user, "unit_id", None),
         ip=client_ip(),
-        detail=detail or None,
+        detail=scrub(detail, 4000) or None,
     )
     db.session.add(entry)
+    metrics.audit_event(event)
     return entry
 

@@ -47,8 +47,10 @@ from app.i18n import N_
 from app.models.mixins import utcnow
 from app.models.national import (MANAGEMENT_CLASSES, ORIGIN_DOMESTIC, ORIGIN_IMPORTED, NationalCertificate,
                                  NationalImport, NationalItem, NationalSpec, fold)
+from app.ops import metrics
 from app.services import audit
 from app.services.errors import DomainError
+from app.services.text import scrub
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 BATCH_SIZE = 5000  # rows per COPY / executemany into the staging table
@@ -820,13 +822,15 @@ def _log(result: ImportResult, user, origin: str, status: str, message: str) -> 
     result.token = token
     db.session.add(NationalImport(
         token=token, username=getattr(user, "username", None) or ("命令行" if origin == "cli" else None),
-        source=origin, filename=result.filename[:255], status=status, inserted=t.inserted, updated=t.updated,
-        unchanged=t.unchanged, rejected=t.rejected, message=message,
+        source=origin, filename=scrub(result.filename, 255), status=status, inserted=t.inserted, updated=t.updated,
+        unchanged=t.unchanged, rejected=t.rejected, message=scrub(message),
         errors_json=json.dumps([e.__dict__ for e in result.errors], ensure_ascii=False) if result.errors else None,
     ))
     audit.record("national_import", user=user, username=None if user else "cli",
                  detail=f"{result.filename}: {message}"[:2000])
     db.session.commit()
+    metrics.import_done("national", inserted=t.inserted, updated=t.updated, unchanged=t.unchanged,
+                        rejected=t.rejected)
 
 
 def recent_imports(limit: int = 20) -> list[NationalImport]:

@@ -5,12 +5,14 @@ import secrets
 import string
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import AppUser, Unit, UserKind
 from app.i18n import N_
-from app.services import audit, sms, validators as v
+from app.services import audit, sms, sms_throttle, validators as v
 from app.services.errors import DomainError, ValidationFailed
+from app.services.auth import end_sessions
 from app.services.registration import hash_password
 
 PURPOSE_NEW = "operator_password"
@@ -61,6 +63,7 @@ def add_operator(unit_user: AppUser, name: str, id_number: str, phone: str) -> A
     if errors:
         raise ValidationFailed(errors)
     phone = phone.strip()
+    sms_throttle.allow(phone=phone, unit_id=unit_user.unit_id, field="phone")  # before anything changes
     password = generate_password()
     operator = AppUser(
         username=phone, first_name=name.strip(), last_name="", email=f"{phone}@operator.invalid",
@@ -71,7 +74,7 @@ def add_operator(unit_user: AppUser, name: str, id_number: str, phone: str) -> A
     db.session.add(operator)
     try:
         db.session.flush()
-    except Exception:
+    except IntegrityError:
         db.session.rollback()
         raise ValidationFailed({"phone": "该手机号码已被使用（手机号码为经办人登录账号，全平台唯一）"}) from None
     _send_password(unit_user.unit, phone, password, PURPOSE_NEW)
@@ -90,11 +93,14 @@ def set_active(operator: AppUser, active: bool, actor: AppUser) -> None:
 
 def reset_password(operator: AppUser, actor: AppUser) -> None:
     _check_owner(operator, actor)
+    sms_throttle.allow(phone=operator.phone, unit_id=actor.unit_id)  # before anything changes
     password = generate_password()
     operator.password = hash_password(password)
     operator.must_change_password = True
     operator.locked_until = None
     operator.fail_login_count = 0
+    operator.first_failed_at = None
+    end_sessions(operator)  # the operator's open sessions end with the old password
     _send_password(actor.unit, operator.phone, password, PURPOSE_RESET)
     audit.record("operator_password_reset", user=actor, detail=f"{operator.first_name} {operator.phone}")
     db.session.commit()

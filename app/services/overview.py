@@ -107,7 +107,7 @@ class Chart:
     series: list[Series]
     category_title: str = ""   # header of the table's first column
     unit: str = ""             # e.g. 天 (shown in the axis name and the table headers)
-    note: str = ""
+    note: str | tuple[str, ...] = ""  # one source string, or several shown one after another
     translate_categories: bool = True
     #: categories composed of several source strings (e.g. 委托授权·待初审), translated part by part
     category_parts: list[tuple[str, ...]] | None = None
@@ -129,7 +129,8 @@ class Chart:
                         [gettext(c) if self.translate_categories and c else c for c in self.categories]),
             series=[Series(gettext(s.name), s.values, s.links) for s in self.series],
             category_title=gettext(self.category_title) if self.category_title else "",
-            unit=gettext(self.unit) if self.unit else "", note=gettext(self.note) if self.note else "",
+            unit=gettext(self.unit) if self.unit else "",
+            note=" ".join(gettext(n) for n in ((self.note,) if isinstance(self.note, str) else self.note) if n),
             translate_categories=False)
 
     def as_json(self) -> dict:
@@ -217,9 +218,9 @@ def backlog(kind: RecordKind, level: str, now: dt.datetime) -> Backlog:
     _, state, column_name, label = next(q for q in QUEUE_LEVELS if q[0] == level)
     model = kind.model
     column = getattr(model, column_name)
-    count = int(db.session.scalar(select(func.count()).select_from(model).where(model.state == state)) or 0)
-    dated = int(db.session.scalar(select(func.count()).select_from(model).where(
-        model.state == state, column.is_not(None))) or 0)
+    count, dated = db.session.execute(select(func.count(), func.count(column)).select_from(model)
+                                      .where(model.state == state)).one()
+    count, dated = int(count or 0), int(dated or 0)
     p50 = p90 = None
     oldest = None
     if dated:
@@ -327,32 +328,38 @@ IMPORT_RUNS = 12
 
 
 def national_imports_chart(limit: int = IMPORT_RUNS) -> Chart:
-    """新增 / 变更 / 拒绝 per national import.
+    """新增 / 变更 / 拒绝 per national release, or per finished import run before releases exist.
 
-    Grouped by release version when the import log records one (a ``release``
-    attribute on :class:`NationalImport`); until then, one bar per finished run.
-    """
-    release = getattr(NationalImport, "release", None)
-    if release is not None:
-        query = (select(release, func.sum(NationalImport.inserted), func.sum(NationalImport.updated),
-                        func.sum(NationalImport.rejected), func.max(NationalImport.created_at))
-                 .where(NationalImport.status == "done").group_by(release)
-                 .order_by(func.max(NationalImport.created_at).desc()).limit(limit))
-        rows = [(str(r[0] or "—"), r[1], r[2], r[3]) for r in db.session.execute(query).all()]
-        category_title = N_("版本")
-    else:
-        query = (select(NationalImport.created_at, NationalImport.filename, NationalImport.inserted,
-                        NationalImport.updated, NationalImport.rejected)
-                 .where(NationalImport.status == "done")
-                 .order_by(NationalImport.created_at.desc(), NationalImport.id.desc()).limit(limit))
-        rows = [(f"{r[0]:%Y-%m-%d %H:%M} {r[1]}", r[2], r[3], r[4]) for r in db.session.execute(query).all()]
-        category_title = N_("导入（时间 文件）")
+    With releases (``NationalRelease``, issue 14) each bar group is one release: what it added,
+    changed, deactivated (停用) and transferred (转码) as the release counts them, and the rows its
+    imports rejected.  Without them, one group per finished run from the import log (a refused file
+    changed nothing and is left out)."""
+    release = _national_model("NationalRelease")
+    if release is not None and hasattr(NationalImport, "release_id"):
+        rejected = (select(func.coalesce(func.sum(NationalImport.rejected), 0))
+                    .where(NationalImport.release_id == release.id, NationalImport.status == "done")
+                    .scalar_subquery())
+        rows = db.session.execute(
+            select(release.version, release.added, release.changed, release.deactivated, release.transferred,
+                   rejected).order_by(release.created_at.desc(), release.id.desc()).limit(limit)).all()
+        if rows:
+            rows = list(reversed(rows))  # oldest first, left to right
+            names = (N_("新增"), N_("变更"), N_("停用"), N_("转码"), N_("拒绝"))
+            return Chart("national_imports", N_("国家数据版本：新增 / 变更 / 停用 / 转码 / 拒绝"), "bar",
+                         [str(r[0]) for r in rows],
+                         [Series(name, [int(r[i + 1] or 0) for r in rows]) for i, name in enumerate(names)],
+                         category_title=N_("版本"), translate_categories=False)
+    query = (select(NationalImport.created_at, NationalImport.filename, NationalImport.inserted,
+                    NationalImport.updated, NationalImport.rejected)
+             .where(NationalImport.status == "done")
+             .order_by(NationalImport.created_at.desc(), NationalImport.id.desc()).limit(limit))
+    rows = [(f"{r[0]:%Y-%m-%d %H:%M} {r[1]}", r[2], r[3], r[4]) for r in db.session.execute(query).all()]
     rows.reverse()  # oldest first, left to right
     return Chart("national_imports", N_("国家数据导入：新增 / 变更 / 拒绝"), "bar", [r[0] for r in rows],
                  [Series(N_("新增"), [int(r[1] or 0) for r in rows]),
                   Series(N_("变更"), [int(r[2] or 0) for r in rows]),
                   Series(N_("拒绝"), [int(r[3] or 0) for r in rows])],
-                 category_title=category_title, translate_categories=False)
+                 category_title=N_("导入（时间 文件）"), translate_categories=False)
 
 
 # -- decisions ---------------------------------------------------------------------------
@@ -417,28 +424,71 @@ def expiry_chart(unit_id: int, today: dt.date, kinds: Sequence[str],
                  category_title=N_("有效期结束"))
 
 
-# Product flags.  Only what the data says today: a product whose national registration
-# certificate is past its 有效期结束.  Later flags (证书失效, 国家编码停用 / 转码) join this table.
-PRODUCT_FLAGS = (("cert_expired", N_("注册证已过有效期")),)
+# Product flags.  Each flag is used as soon as the data carries it: the qualification chain's
+# ``QualProduct.cert_flag`` (证书失效 / 证书过期) and the national releases' 停用 status and 转码 table.
+# Before those exist, 证书过期 is computed from the national certificate's 有效期结束 and the page says
+# which flags are not available yet.
+FLAG_LABELS = {
+    "cert_invalid": N_("证书失效"),
+    "cert_expired": N_("注册证已过有效期"),
+    "code_deactivated": N_("国家编码已停用"),
+    "code_transferred": N_("国家编码已转码（待变更）"),
+}
+NOTE_NO_CERT_FLAG = N_("证书失效标记尚未上线：暂按国家注册证有效期判断是否过期。")
+NOTE_NO_CODE_FLAGS = N_("国家编码停用 / 转码标记尚未上线。")
+
+
+def _national_model(name: str):
+    from app.models import national
+
+    return getattr(national, name, None)
+
+
+def product_flags() -> list[tuple[str, str]]:
+    keys = []
+    if hasattr(QualProduct, "cert_flag"):
+        keys.append("cert_invalid")
+    keys.append("cert_expired")
+    if hasattr(_national_model("NationalSpec"), "status"):
+        keys.append("code_deactivated")
+    if _national_model("NationalTransfer") is not None:
+        keys.append("code_transferred")
+    return [(k, FLAG_LABELS[k]) for k in keys]
 
 
 def product_flag_condition(flag: str, today: dt.date):
+    """SQL condition on a unit's root products carrying ``flag`` (counts the chart, filters the list)."""
+    live = and_(QualProduct.revision_of_id.is_(None), QualProduct.state != State.MERGED.value)
+    chain = hasattr(QualProduct, "cert_flag")
+    if flag == "cert_invalid" and chain:
+        return and_(live, QualProduct.cert_flag == "invalid")
+    if flag == "cert_expired" and chain:
+        return and_(live, QualProduct.cert_flag == "expired")
     if flag == "cert_expired":
         expired_items = (select(NationalItem.code).join(NationalCertificate,
                                                         NationalCertificate.id == NationalItem.certificate_id)
                          .where(NationalCertificate.valid_to < today))
-        return and_(QualProduct.revision_of_id.is_(None), QualProduct.state != State.MERGED.value,
-                    QualProduct.item_id.in_(select(QualItem.id).where(QualItem.code.in_(expired_items))))
+        return and_(live, QualProduct.item_id.in_(select(QualItem.id).where(QualItem.code.in_(expired_items))))
+    spec = _national_model("NationalSpec")
+    if flag == "code_deactivated" and hasattr(spec, "status"):
+        return and_(live, QualProduct.code.in_(select(spec.code).where(spec.status == "deactivated")))
+    transfer = _national_model("NationalTransfer")
+    if flag == "code_transferred" and transfer is not None:
+        return and_(live, QualProduct.code.in_(select(transfer.old_code)))
     raise KeyError(flag)
 
 
 def product_flags_chart(unit_id: int, today: dt.date, link: Callable[[str], str | None] | None = None) -> Chart:
+    flags = product_flags()
     values = [int(db.session.scalar(select(func.count()).select_from(QualProduct).where(
-        QualProduct.unit_id == unit_id, product_flag_condition(flag, today))) or 0) for flag, _ in PRODUCT_FLAGS]
-    return Chart("product_flags", N_("需关注的产品"), "hbar", [label for _, label in PRODUCT_FLAGS],
-                 [Series(N_("产品数"), values, [link(f) for f, _ in PRODUCT_FLAGS] if link else None)],
-                 category_title=N_("标记"),
-                 note=N_("目前仅能依据国家注册证有效期判断；注册证失效、国家编码停用 / 转码标记上线后在此一并统计。"))
+        QualProduct.unit_id == unit_id, product_flag_condition(flag, today))) or 0) for flag, _ in flags]
+    keys = {k for k, _ in flags}
+    notes = tuple(n for n, missing in ((NOTE_NO_CERT_FLAG, "cert_invalid" not in keys),
+                                       (NOTE_NO_CODE_FLAGS, not keys & {"code_deactivated", "code_transferred"}))
+                  if missing)
+    return Chart("product_flags", N_("需关注的产品"), "hbar", [label for _, label in flags],
+                 [Series(N_("产品数"), values, [link(f) for f, _ in flags] if link else None)],
+                 category_title=N_("标记"), note=notes)
 
 
 # -- the three pages ---------------------------------------------------------------------------
@@ -505,7 +555,8 @@ def list_filter(kind_key: str, args, today: dt.date) -> ListFilter:
         conditions.append(expiry_condition(kind_key, bucket, today))
         labels.append(next(b[1] for b in EXPIRY_BUCKETS if b[0] == bucket))
     flag = args.get("flag")
-    if kind_key == "product" and flag in dict(PRODUCT_FLAGS):
+    flags = dict(product_flags()) if kind_key == "product" else {}
+    if flag in flags:
         conditions.append(product_flag_condition(flag, today))
-        labels.append(dict(PRODUCT_FLAGS)[flag])
+        labels.append(flags[flag])
     return ListFilter(conditions, labels)

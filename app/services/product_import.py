@@ -23,8 +23,10 @@ from app.extensions import db
 from app.models import AppUser, ProductImport, QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalSpec
+from app.ops import metrics
 from app.services import audit
 from app.services.errors import DomainError
+from app.services.text import scrub
 from app.services.products import LIVE_STATES, dictionary_units, packaging_errors, parse_ratio
 from app.workflow import engine
 from app.workflow.engine import State
@@ -44,7 +46,19 @@ class ImportRefused(DomainError):
 class ImportResult:
     token: str = ""
     saved: int = 0
+    # The first IMPORT_MAX_REJECTED_KEPT rejected rows; rejected_total counts every one.
     rejected: list[tuple[int, list[Any], str]] = field(default_factory=list)
+    rejected_total: int = 0
+    keep: int = 1000
+
+    def reject(self, number: int, values: list[Any], reason: str) -> None:
+        self.rejected_total += 1
+        if len(self.rejected) < self.keep:
+            self.rejected.append((number, values, reason))
+
+    @property
+    def rejected_dropped(self) -> int:
+        return self.rejected_total - len(self.rejected)
 
 
 def max_rows() -> int:
@@ -107,7 +121,8 @@ def import_packaging(actor: AppUser, stream: IO[bytes], filename: str, item: Qua
         raise ImportRefused("文件为空，请选择填写好的导入模板")
     if size > max_bytes():
         raise ImportRefused(f"文件过大（不超过{max_bytes() // (1024 * 1024)}MB），请分批导入")
-    result = ImportResult(token=secrets.token_hex(16))
+    result = ImportResult(token=secrets.token_hex(16),
+                          keep=int(current_app.config.get("IMPORT_MAX_REJECTED_KEPT", 1000)))
     try:
         with open_table(stream, filename) as table:
             sheet = next((s for s in table.sheets if s.name == SHEET_TITLE), table.sheets[0] if table.sheets else None)
@@ -122,11 +137,14 @@ def import_packaging(actor: AppUser, stream: IO[bytes], filename: str, item: Qua
         raise
     db.session.add(ProductImport(
         token=result.token, unit_id=actor.unit_id, item_id=item.id if item else None, username=actor.username,
-        filename=(filename or "")[:255], saved=result.saved, rejected=len(result.rejected),
-        errors_json=json.dumps(result.rejected, ensure_ascii=False, default=str)))
+        filename=scrub(filename or "", 255), saved=result.saved, rejected=result.rejected_total,
+        rejected_kept=len(result.rejected),
+        errors_json=json.dumps(result.rejected, ensure_ascii=False, default=str),
+        error_log=_build_error_log(result.rejected) if result.rejected else None))
     audit.record("product_import", user=actor,
-                 detail=f"{filename}: 导入成功{result.saved}条，失败{len(result.rejected)}条")
+                 detail=f"{filename}: 导入成功{result.saved}条，失败{result.rejected_total}条")
     db.session.commit()
+    metrics.import_done("product", saved=result.saved, rejected=len(result.rejected))
     return result
 
 
@@ -192,7 +210,7 @@ def _flush(actor, chunk, item, result, measure, package, unit_items, seen, exist
                                      mid_unit=mid_unit or None, mid_ratio=mid, state=State.DRAFT.value,
                                      source="import", revision_of_id=None))
         if reasons:
-            result.rejected.append((number, [_text(x) for x in values], "；".join(reasons)))
+            result.reject(number, [scrub(_text(x)) for x in values], scrub("；".join(reasons)))
     if new_rows:
         engine.insert_records(QualProduct, new_rows, actor, action="import")
         result.saved += len(new_rows)
@@ -215,7 +233,12 @@ def rejected_rows(log: ProductImport) -> list[tuple[int, list[Any], str]]:
     return json.loads(log.errors_json or "[]")
 
 
-def error_log(log: ProductImport) -> bytes:
+def _build_error_log(rejected) -> bytes:
     """错误日志导出: the template's columns plus 行号 and 错误原因, formula-safe."""
-    rows = ([number, *values, reason] for number, values, reason in rejected_rows(log))
+    rows = ([number, *values, reason] for number, values, reason in rejected)
     return build_error_log(("行号", *HEADERS, "错误原因"), rows, title="错误日志", text_columns=(1,))
+
+
+def error_log(log: ProductImport) -> bytes:
+    """The workbook stored when the import ran (imports older than that are built here)."""
+    return log.error_log or _build_error_log(rejected_rows(log))

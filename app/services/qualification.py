@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import (ENTRUSTMENT_KINDS, AppUser, Attachment, Entrustment, EntrustmentCertificate,
                         QualCertificate)
 from app.i18n import N_
-from app.services import attachments, chain, national
+from app.services import attachments, ca, chain, national
 from app.services.errors import DomainError, ValidationFailed
 from app.workflow import engine
 from app.workflow.engine import RecordType, State, WorkflowError
@@ -300,8 +300,9 @@ def certificate_errors(contact_name, contact_phone, slots: set[str]) -> dict[str
 
 
 def maintainable_cert_numbers(actor: AppUser) -> set[str]:
-    """Registrant is the unit (name match), or linked by a submitted / effective entrustment."""
-    own = national.numbers_registered_to(actor.unit.name)
+    """Registrant is the unit (its CA-verified name: a free-text name proves nothing), or
+    linked by a submitted / effective entrustment."""
+    own = national.numbers_registered_to(ca.verified_name(actor.unit) or "")
     linked = set(db.session.scalars(
         select(EntrustmentCertificate.cert_no).join(Entrustment)
         .where(Entrustment.unit_id == actor.unit_id, Entrustment.state.in_(SUBMITTED_OR_EFFECTIVE))))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
@@ -77,6 +78,9 @@ def validate(reg: Registration) -> dict[str, str]:
 
 def register_unit(reg: Registration) -> AppUser:
     """Create the unit and its unit account, or raise with every field error."""
+    from app.services import units
+
+    units.free_expired_holder(v.normalize_credit_code(reg.credit_code))
     errors = validate(reg)
     if errors:
         raise ValidationFailed(errors)
@@ -103,7 +107,7 @@ def register_unit(reg: Registration) -> AppUser:
         db.session.flush()
         audit.record("register", user=user, unit=unit, detail=f"{unit.name} {unit.credit_code}")
         db.session.commit()
-    except Exception:
+    except IntegrityError:
         db.session.rollback()
         # A concurrent registration won the race for the account or the code.
         errors = validate(reg) or {"username": "该账号已被注册（账号不区分大小写）"}

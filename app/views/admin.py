@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, flash, g, redirect
+from flask import abort, current_app, flash, g, redirect, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, DateTimePickerWidget, Select2ManyWidget
 from flask_appbuilder.fields import QuerySelectMultipleField
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.views import (
+    ResetPasswordView,
     RoleListWidget,
     RoleModelView,
     UserDBModelView,
@@ -125,18 +126,23 @@ class UnitAdminView(ModelView):
     datamodel = SQLAInterface(Unit)
     route_base = "/admin/units"
     list_title = show_title = "单位列表"
-    base_permissions = ["can_list", "can_show", "can_disable", "can_enable"]
-    list_columns = ["name", "category_label", "credit_code", "unit_role_label", "active", "created_at"]
-    show_columns = ["name", "category_label", "credit_code", "unit_role_label", "certified_at",
-                    "contact_name", "contact_id_number", "contact_phone", "active", "created_at"]
-    search_columns = ["name", "credit_code", "category", "unit_role", "active"]
+    base_permissions = ["can_list", "can_show", "can_disable", "can_enable", "can_release"]
+    list_columns = ["name", "category_label", "shown_credit_code", "unit_role_label", "verified_name", "active",
+                    "created_at", "released_at"]
+    show_columns = ["name", "category_label", "shown_credit_code", "unit_role_label", "certified_at",
+                    "verified_name", "verified_at", "contact_name", "contact_id_number", "contact_phone", "active",
+                    "created_at", "released_at"]
+    search_columns = ["name", "credit_code", "released_credit_code", "category", "unit_role", "active"]
     label_columns = {
         "name": "单位名称", "category": "注册类别", "category_label": "注册类别",
-        "credit_code": "统一社会信用代码", "unit_role": "单位角色", "unit_role_label": "单位角色",
+        "credit_code": "统一社会信用代码", "shown_credit_code": "统一社会信用代码",
+        "released_credit_code": "已释放的信用代码", "unit_role": "单位角色", "unit_role_label": "单位角色",
         "certified_at": "认证时间", "contact_name": "经办人姓名", "contact_id_number": "经办人身份证号码",
         "contact_phone": "经办人手机号码", "active": "启用", "created_at": "注册时间",
+        "verified_name": "CA验证名称", "verified_at": "CA验证时间", "released_at": "信用代码释放时间",
     }
-    formatters_columns = {"active": fmt_enabled, "certified_at": fmt_datetime, "created_at": fmt_datetime}
+    formatters_columns = {"active": fmt_enabled, "certified_at": fmt_datetime, "created_at": fmt_datetime,
+                          "verified_name": fmt_blank, "verified_at": fmt_datetime, "released_at": fmt_datetime}
     base_order = ("id", "desc")
 
     def _set(self, items, active: bool):
@@ -155,6 +161,29 @@ class UnitAdminView(ModelView):
     @action("enable", "启用", "确定启用所选单位？", "fa-check")
     def enable(self, items):
         return self._set(items, True)
+
+    @action("release", "释放信用代码",
+            "确定释放所选单位占用的信用代码？仅限从未认证、从未绑定CA的注册；释放后该注册停用，真实企业可用此代码注册。",
+            "fa-unlock", single=True)
+    def release(self, items):
+        from app.services.errors import DomainError
+
+        items = items if isinstance(items, list) else [items]
+        done = 0
+        for item in items:
+            unit = db.session.get(Unit, item.id)
+            if unit is None:
+                continue
+            try:
+                units.release_credit_code(unit, g.user)
+            except DomainError as exc:
+                db.session.rollback()
+                flash(gettext("%(name)s：%(reason)s", name=unit.name, reason=gettext(exc.message)), "danger")
+            else:
+                done += 1
+        if done:
+            flash(gettext("已释放 %(n)s 个单位的信用代码", n=done), "success")
+        return redirect(self.get_redirect())
 
 
 class RoleCeilingView(ModelView):
@@ -293,6 +322,39 @@ class PlatformUserView(UserDBModelView):
         self.edit_form_extra_fields = {"roles": self._roles_field()}
         self.search_form_extra_fields = user_search_fields(self.datamodel)
         super().__init__(**kwargs)
+
+    # FAB's self-service actions lead to views this platform does not register
+    # (a new password without the old one; README, Security model): not actions here.
+    def resetmypassword(self, item):
+        abort(404)
+
+    def userinfoedit(self, item):
+        abort(404)
+
+    def userinfo(self):
+        abort(404)
+
+
+class PlatformResetPasswordView(ResetPasswordView):
+    """平台管理 → 用户 → 重置密码, through the password service: the password rule,
+    every session of that user ended, 修改密码 required at the next login, audited."""
+
+    class_permission_name = "ResetPasswordView"
+
+    def form_post(self, form) -> None:
+        from app.services import auth
+        from app.services.errors import ValidationFailed
+
+        user = db.session.get(self.appbuilder.sm.user_model, int(request.args.get("pk") or 0))
+        if user is None:
+            abort(404)
+        try:
+            auth.admin_set_password(user, form.password.data, actor=g.user)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            flash(gettext(next(iter(exc.errors.values()))), "danger")
+            return
+        flash(gettext("密码已重置，该用户下次登录须修改密码"), "info")
 
 
 def user_search_fields(datamodel) -> dict:

@@ -1,16 +1,19 @@
 """单位登录 and 忘记密码 (FAB's auth view, so its per-IP rate limit applies)."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder import expose
+from flask_babel import gettext
 from flask_appbuilder.security.decorators import no_cache
 from flask_appbuilder.security.views import AuthDBView
-from flask_appbuilder.utils.base import get_safe_redirect
-from flask_login import login_user
+from flask_login import login_user, logout_user
 
+from app.extensions import db
+from app.security import sessions
 from app.services import auth, password_reset
 from app.services.errors import DomainError, ValidationFailed
-from app.views.forms import ForgotForm, LoginForm, ResetForm, apply_errors
+from app.urls import local_path
+from app.views.forms import EmptyForm, ForgotForm, LoginForm, ResetForm, apply_errors
 
 
 class UnitLoginView(AuthDBView):
@@ -21,7 +24,7 @@ class UnitLoginView(AuthDBView):
     @no_cache
     def login(self):
         if g.user is not None and g.user.is_authenticated:
-            return redirect(self._get_safe_next_url())
+            return redirect(local_path(request.args.get("next"), "/"))
         form = LoginForm()
         if form.validate_on_submit():
             try:
@@ -30,11 +33,33 @@ class UnitLoginView(AuthDBView):
                 form.form_errors.append(exc.message)
             else:
                 login_user(user, remember=False)
+                sessions.start(user)
                 if user.must_change_password:
                     flash("首次登录请先修改初始密码", "warning")
                     return redirect(url_for("HallView.password"))
-                return redirect(get_safe_redirect(request.args.get("next", "/")))
+                return redirect(local_path(request.args.get("next"), "/"))
         return self.render_template(self.login_template, form=form, title=self.title)
+
+    @expose("/logout/", methods=["GET", "POST"])
+    @no_cache
+    def logout(self):
+        """退出 is a POST with the CSRF token (a cross-site GET cannot log anyone out);
+        GET shows the confirmation button.  Every session of the user ends."""
+        user = g.user if g.user is not None and g.user.is_authenticated else None
+        form = EmptyForm()
+        if request.method == "GET":
+            if user is None:
+                return redirect(self.appbuilder.get_url_for_index)
+            return self.render_template("logout.html", form=form, title="退出")
+        if not form.validate_on_submit():
+            abort(400)
+        if user is not None:
+            auth.end_sessions(user)
+            db.session.commit()
+            self.appbuilder.sm.on_user_logout(user)
+        logout_user()
+        session.clear()
+        return redirect(current_app.config.get("LOGOUT_REDIRECT_URL", self.appbuilder.get_url_for_index))
 
     @expose("/forgot-password/", methods=["GET", "POST"])
     @no_cache
@@ -42,12 +67,14 @@ class UnitLoginView(AuthDBView):
         form = ForgotForm()
         if form.validate_on_submit():
             try:
-                masked = password_reset.request_code(form.identifier.data)
-            except ValidationFailed as exc:
-                apply_errors(form, exc.errors)
+                password_reset.request_code(form.identifier.data)
+            except DomainError as exc:
+                db.session.rollback()
+                apply_errors(form, getattr(exc, "errors", None) or {exc.field or "identifier": exc.message})
             else:
+                # the same answer whether or not the account exists (README, Security model)
                 session["reset_identifier"] = form.identifier.data.strip()
-                flash(f"验证码已发送至经办人手机 {masked}，5分钟内有效", "info")
+                flash(gettext(password_reset.SENT_MESSAGE), "info")
                 return redirect(url_for("UnitLoginView.reset"))
         return self.render_template("forgot.html", form=form, title="忘记密码")
 

@@ -11,6 +11,11 @@ from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import InputRequired
 
 from app.models import CATEGORY_LABELS
+from app.services.text import text_error
+
+# Longest value any single-line field accepts before its own rules run (the longest
+# string column is 255); longer text is refused with the field's message.
+FIELD_MAX = 255
 
 #: Required for the service (which checks and explains); marked for assistive technology and,
 #: through the stylesheet, with a visible asterisk — not the browser's own ``required``, so the
@@ -18,7 +23,25 @@ from app.models import CATEGORY_LABELS
 REQUIRED = {"aria-required": "true"}
 
 
-class RegisterForm(FlaskForm):
+class SafeForm(FlaskForm):
+    """Every text field refuses control characters (NUL included) and over-long values
+    with a message next to the field, before any service or query sees the value."""
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        for field in self:
+            data = field.data
+            values = data if isinstance(data, (list, tuple)) else [data]
+            for value in values:
+                message = text_error(value, FIELD_MAX)
+                if message:
+                    field.errors = list(field.errors or []) + [message]
+                    ok = False
+                    break
+        return ok
+
+
+class RegisterForm(SafeForm):
     category = RadioField(
         _l("注册类别"),
         choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()],
@@ -34,37 +57,38 @@ class RegisterForm(FlaskForm):
     contact_phone = StringField(_l("经办人手机号码"), render_kw=REQUIRED)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SafeForm):
     username = StringField(_l("账号/手机号"), render_kw=REQUIRED)
     password = PasswordField(_l("密码"), render_kw=REQUIRED)
 
 
-class ForgotForm(FlaskForm):
+class ForgotForm(SafeForm):
     identifier = StringField(_l("单位账号或经办人手机号"), render_kw=REQUIRED)
 
 
-class ResetForm(FlaskForm):
+class ResetForm(SafeForm):
     identifier = StringField(_l("单位账号或经办人手机号"), render_kw=REQUIRED)
     code = StringField(_l("短信验证码"), render_kw=REQUIRED)
     new_password = PasswordField(_l("新密码"), render_kw=REQUIRED)
     confirm_password = PasswordField(_l("确认新密码"), render_kw=REQUIRED)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(SafeForm):
     old_password = PasswordField(_l("原密码"), render_kw=REQUIRED)
     new_password = PasswordField(_l("新密码"), render_kw=REQUIRED)
     confirm_password = PasswordField(_l("确认新密码"), render_kw=REQUIRED)
 
 
-class CaForm(FlaskForm):
+class CaForm(SafeForm):
     certificate = FileField(_l("CA证书文件"), render_kw=REQUIRED)
+    signature = FileField(_l("挑战码签名文件"), render_kw=REQUIRED)
 
 
-class CertifyForm(FlaskForm):
+class CertifyForm(SafeForm):
     unit_role = StringField(validators=[InputRequired()])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(SafeForm):
     """CSRF only (confirm buttons, unbind, logout)."""
 
 
@@ -101,13 +125,13 @@ def apply_post(change: Callable[[], object], done_message: str, done_url: str):
     return redirect(done_url), {}
 
 
-class OperatorForm(FlaskForm):
+class OperatorForm(SafeForm):
     name = StringField(_l("姓名"), render_kw=REQUIRED)
     id_number = StringField(_l("身份证号码"), render_kw=REQUIRED)
     phone = StringField(_l("手机号码"), render_kw=REQUIRED)
 
 
-class RoleForm(FlaskForm):
+class RoleForm(SafeForm):
     name = StringField(_l("角色名称"), render_kw=REQUIRED)
     # menu_keys come from the tree's checkboxes (request.form.getlist) and are
     # checked by the service against the unit's ceiling.

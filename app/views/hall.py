@@ -1,32 +1,43 @@
 """单位网厅 (unit service hall) and its pages; 招采企业服务 entry."""
 from __future__ import annotations
 
+import time
 from functools import wraps
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose
 
 from app.extensions import db
 from app.models import UNIT_ROLE_LABELS, UserKind
-from app.security import bundles
+from app.security import bundles, sessions
 from app.services import auth, ca, certification
 from app.services.errors import DomainError, ValidationFailed
 from app.views.forms import CaForm, ChangePasswordForm, EmptyForm, apply_errors
 
 
-def unit_user_required(view):
-    """Logged-in unit account or operator; first-login password change enforced."""
+def login_required(view):
+    """Any logged-in user (the first-login password change is enforced globally:
+    app/security/sessions.py)."""
 
     @wraps(view)
     def wrapper(self, *args, **kwargs):
         user = g.user
         if user is None or not user.is_authenticated:
             return redirect(url_for("UnitLoginView.login", next=request.path))
+        return view(self, *args, **kwargs)
+
+    return wrapper
+
+
+def unit_user_required(view):
+    """Logged-in unit account or operator."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(self, *args, **kwargs):
+        user = g.user
         if user.kind not in (UserKind.UNIT.value, UserKind.OPERATOR.value) or user.unit is None:
             abort(403)
-        if user.must_change_password and view.__name__ != "password":
-            flash("首次登录请先修改初始密码", "warning")
-            return redirect(url_for("HallView.password"))
         return view(self, *args, **kwargs)
 
     return wrapper
@@ -102,21 +113,25 @@ class HallView(BaseView):
             return redirect(url_for("HallView.index"))
         form = CaForm()
         unbind_form = EmptyForm(prefix="unbind")
+        challenge = _ca_challenge(unit)
         if form.validate_on_submit():
-            upload = form.certificate.data
+            upload, signed = form.certificate.data, form.signature.data
             data = upload.read(_ca_limit() + 1) if upload else b""
+            signature = signed.read(_ca_limit() + 1) if signed else b""
             try:
-                if len(data) > _ca_limit():
+                if len(data) > _ca_limit() or len(signature) > _ca_limit():
                     raise DomainError("证书文件过大（不超过64KB）", field="certificate")
-                ca.bind(unit, data, g.user)
+                ca.bind(unit, data, g.user, challenge=challenge, signature=signature)
             except DomainError as exc:
                 db.session.rollback()
                 apply_errors(form, {exc.field or "certificate": exc.message})
             else:
+                session.pop(CA_CHALLENGE, None)  # one binding per challenge
                 flash("CA证书绑定成功", "success")
                 return redirect(url_for("HallView.ca"))
         return self.render_template("hall/ca.html", unit=unit, form=form, unbind_form=unbind_form,
-                                    binding=ca.active_binding(unit), title="CA绑定")
+                                    binding=ca.active_binding(unit), title="CA绑定", challenge=challenge,
+                                    openssl_command=ca.openssl_command(challenge))
 
     @expose("/ca/unbind", methods=["POST"])
     @unit_account_required
@@ -133,7 +148,7 @@ class HallView(BaseView):
         return redirect(url_for("HallView.ca"))
 
     @expose("/password", methods=["GET", "POST"])
-    @unit_user_required
+    @login_required
     def password(self):
         form = ChangePasswordForm()
         if form.validate_on_submit():
@@ -144,7 +159,10 @@ class HallView(BaseView):
                 db.session.rollback()
                 apply_errors(form, exc.errors)
             else:
+                sessions.keep_current(g.user)  # this session goes on; every other one ended
                 flash("密码修改成功", "success")
+                if not g.user.is_unit_user:
+                    return redirect(self.appbuilder.get_url_for_index)
                 return redirect(url_for("HallView.index"))
         return self.render_template("hall/password.html", form=form, title="修改密码")
 
@@ -182,6 +200,22 @@ def _role(key: str):
         return UnitRole(key)
     except ValueError:
         return None
+
+
+CA_CHALLENGE = "ca_challenge"
+
+
+def _ca_challenge(unit) -> str:
+    """This unit's current challenge (kept in the session until used or expired)."""
+    from flask import current_app
+
+    now = int(time.time())
+    held = session.get(CA_CHALLENGE) or {}
+    ttl = current_app.config["CA_CHALLENGE_TTL"].total_seconds()
+    if held.get("unit") != unit.id or now - int(held.get("at", 0)) > ttl or not held.get("value"):
+        held = {"unit": unit.id, "at": now, "value": ca.new_challenge(unit)}
+        session[CA_CHALLENGE] = held
+    return held["value"]
 
 
 def _ca_limit() -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 from typing import Any, Sequence
-from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
@@ -36,6 +35,9 @@ from app.models.dictionary import DICTIONARY_CATEGORIES, MEASURE_UNIT
 from app.models.national import ORIGIN_LABELS
 from app.services import dictionary, national, national_import
 from app.services.errors import DomainError, ValidationFailed
+from app.services import db_limits
+from app.urls import local_path
+from app.views.forms import SafeForm
 
 ADMIN_CATEGORY = "平台管理"
 
@@ -47,11 +49,11 @@ PICKERS = {
 }
 
 
-class UploadForm(FlaskForm):
+class UploadForm(SafeForm):
     file = FileField(_l("导入文件"))
 
 
-class DictionaryForm(FlaskForm):
+class DictionaryForm(SafeForm):
     category = HiddenField()
     name = StringField(_l("单位名称"))
     new_name = StringField(_l("新名称"))
@@ -59,13 +61,7 @@ class DictionaryForm(FlaskForm):
 
 def safe_next(url: str | None) -> str | None:
     """A same-site path (no scheme, no host, no ``//``), else None."""
-    url = (url or "").strip()
-    if not url.startswith("/") or url.startswith("//") or "\\" in url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc:
-        return None
-    return url
+    return local_path(url)
 
 
 def upload_limit() -> int:
@@ -209,6 +205,7 @@ class NationalImportView(BaseView):
         upload = form.file.data
         if not upload or not upload.filename:
             return self._page(form, error=N_("请选择要导入的 .xlsx 或 .csv 文件"))
+        db_limits.allow()  # imports have their own statement budget
         try:
             result = national_import.import_file(upload.stream, upload.filename, user=g.user, origin="upload",
                                                  limit=upload_limit())

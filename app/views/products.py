@@ -14,7 +14,7 @@ from app.models import QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalItem, NationalSpec
 from app.models.workflow import WorkflowHistory
-from app.services import chain, product_import, product_query, products
+from app.services import chain, db_limits, product_import, product_query, products
 from app.services.errors import DomainError
 from app.tenancy import UnitScopedModelView, current_unit_id
 from app.views.forms import EmptyForm, apply_post
@@ -67,11 +67,12 @@ def _import(item: QualItem | None):
         flash("请选择要导入的Excel文件", "danger")
         return None
     try:
+        db_limits.allow()  # imports have their own statement budget
         result = product_import.import_packaging(g.user, upload.stream, upload.filename, item=item)
     except product_import.ImportRefused as exc:
         flash(exc.message, "danger")
         return None
-    flash(f"导入完成：成功{result.saved}条，失败{len(result.rejected)}条", "success" if not result.rejected else "warning")
+    flash(f"导入完成：成功{result.saved}条，失败{result.rejected_total}条", "success" if not result.rejected_total else "warning")
     return result
 
 

@@ -16,6 +16,7 @@ from app.models.national import ORIGIN_IMPORTED, NationalCertificate
 from app.models.workflow import WorkflowHistory
 from app.services import chain, expiry, national, qualification as q
 from app.services.errors import DomainError, ValidationFailed
+from app.urls import local_path
 from app.tenancy import UnitScopedModelView, current_unit_id
 from app.views.forms import EmptyForm, apply_post
 from app.workflow import engine
@@ -69,8 +70,7 @@ def removable_ids(rtype_key: str, rows) -> set[int]:
 
 def back_to(default: str) -> str:
     """The page a row button came from (e.g. 维护产品信息 or 耗材产品列表); local paths only."""
-    back = request.form.get("back") or ""
-    return back if back.startswith("/") and not back.startswith("//") and "\\" not in back else default
+    return local_path(request.form.get("back"), default)
 
 
 class QualificationBaseView(UnitScopedModelView):

@@ -93,7 +93,7 @@ class ReviewView(BaseView):
     def detail(self, rtype_key, pk):
         rtype = _rtype(rtype_key)
         record = db.session.get(rtype.model, pk)
-        if record is None or record.state == State.MERGED.value:
+        if record is None or record.state == State.MERGED.value or not attachments.submitted_once(record):
             abort(404)
         original = db.session.get(rtype.model, record.revision_of_id) if record.revision_of_id else None
         standing, product_info = None, {}
@@ -124,7 +124,7 @@ class ReviewView(BaseView):
     def decide(self, rtype_key, pk):
         rtype = _rtype(rtype_key)
         record = db.session.get(rtype.model, pk)
-        if record is None:
+        if record is None or not attachments.submitted_once(record):
             abort(404)
         if not EmptyForm().validate_on_submit():
             abort(400)
@@ -150,7 +150,8 @@ class ReviewView(BaseView):
         if queue not in QUEUES or not EmptyForm().validate_on_submit():
             abort(400)
         ids = [int(i) for i in request.form.getlist("rowid") if i.isascii() and i.isdigit()]
-        records = [r for r in (db.session.get(rtype.model, i) for i in ids) if r is not None]
+        records = [r for r in (db.session.get(rtype.model, i) for i in ids)
+                   if r is not None and attachments.submitted_once(r)]
         if not records:
             flash("请先勾选需要审核的记录", "warning")
         else:

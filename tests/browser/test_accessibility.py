@@ -38,7 +38,8 @@ ROLES = {
 }
 
 # Never visited by the crawl: they end the session, switch language or answer with a file.
-NOT_PAGES = re.compile(r"logout|/lang/|download|export|template|/file/|/files/|/static/|\.xlsx|api/")
+NOT_PAGES = re.compile(r"logout|/lang/|download|export|template|/file/|/files/|/static/|\.xlsx|api/"
+                       r"|^/healthz$|^/readyz$|^/metrics$")  # operations endpoints (plain text, not pages)
 
 
 def axe_source() -> str:

@@ -17,7 +17,8 @@ def open_procurement(page):
 
 def log_out(page, base):
     page.goto(base + "/hall/")
-    page.locator(".hall-tiles").get_by_role("link", name="退出").click()
+    page.locator(".hall-tiles").get_by_role("button", name="退出").click()
+    page.wait_for_url(lambda url: "/hall" not in url)
 
 
 def test_guide_003_steps_14_to_32(page, live_server):

@@ -1,7 +1,7 @@
 """Guide 003 (定点、非定点医疗机构注册和经办人赋权操作指引) steps 1–13, as written."""
 from playwright.sync_api import expect
 
-from seed.certs import make_certificate
+from seed.certs import issue
 from tests.factories import new_id_number, new_uscc
 
 
@@ -71,9 +71,17 @@ def test_enterprise_binds_ca_and_certifies_manufacturer(page, live_server, tmp_p
     expect(page.get_by_text("请先绑定有效的CA证书再进行角色认证")).to_be_visible()
     page.get_by_role("link", name="返回服务大厅").first.click()
     page.locator(".hall-tiles").get_by_role("link", name="CA绑定").click()
+    # the enterprise's certificate, issued by the demo root CA the platform trusts in development
+    issued = issue(code, "广东某某医疗器械有限公司")
     cert = tmp_path / "company.cer"
-    cert.write_bytes(make_certificate(code, "广东某某医疗器械有限公司", der=True))
+    cert.write_bytes(issued.cert_bytes(der=True))
+    # sign the challenge shown on the page with the certificate's key, as its openssl command does
+    challenge = page.locator("#ca-challenge").inner_text().strip()
+    expect(page.locator("#ca-openssl")).to_contain_text(challenge)
+    signature = tmp_path / "challenge.sig"
+    signature.write_bytes(issued.sign(challenge))
     page.get_by_label("CA证书文件").set_input_files(str(cert))
+    page.get_by_label("挑战码签名文件").set_input_files(str(signature))
     page.get_by_role("button", name="绑定CA").click()
     expect(page.get_by_text("CA证书绑定成功")).to_be_visible()
     page.get_by_role("link", name="返回服务大厅").first.click()

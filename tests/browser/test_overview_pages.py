@@ -12,6 +12,7 @@ from app.models import Entrustment, QualCertificate, QualItem, QualProduct, Unit
 from app.models.mixins import utcnow
 from app.security.roles import REVIEWER_INITIAL
 from tests.browser.helpers import login
+from tests.browser.test_accessibility import run_axe
 from tests.factories import PASSWORD, make_certified, make_platform_user
 
 # Pixels of a canvas that are neither transparent nor white: ECharts drew something.
@@ -89,6 +90,7 @@ def test_qualification_overview_draws_the_units_own_numbers(page, live_server):
     page.locator("#qualification-overview-link").click()
     expect(page.get_by_role("heading", name="资质概览")).to_be_visible()
     wait_for_charts(page)
+    assert run_axe(page) == []  # WCAG 2 A/AA: no serious or critical violation
     drawn, table = drawn_and_table(page, "records_by_state")
     expected = db_state_counts(maker.unit_id)
     kinds = ["entrustment", "certificate", "product"]
@@ -113,6 +115,7 @@ def test_platform_overview_and_my_queue_match_the_database(page, live_server):
     login(page, live_server, admin.username, PASSWORD)
     page.goto(live_server + "/overview/platform/")
     wait_for_charts(page)
+    assert run_axe(page) == []
     drawn, table = drawn_and_table(page, "records_by_state")
     expected = db_state_counts()
     kinds = ["entrustment", "certificate", "product"]
@@ -135,6 +138,7 @@ def test_platform_overview_and_my_queue_match_the_database(page, live_server):
     page.locator(".navbar").get_by_role("link", name="我的待办").click()
     page.wait_for_url("**/overview/review/")
     wait_for_charts(page)
+    assert run_axe(page) == []
     drawn, table = drawn_and_table(page, "backlog")
     assert drawn == [[0, 2, 0]] and table == [[0], [2], [0]]
     drawn, _ = drawn_and_table(page, "decisions")

@@ -111,3 +111,21 @@ def test_admin_edits_a_ceiling_and_units_follow(admin_client, restore_ceilings, 
     db.session.expire_all()
     assert ("menu_access", "注册证查询") not in sm.get_user_permissions(user)
     assert "ceiling_changed" in db.session.scalars(select(AuditLog.event)).all()
+
+
+def test_release_a_credit_code_from_the_unit_list(admin_client):
+    """单位列表 → 释放信用代码: a never-certified registration frees its code; a certified unit does not."""
+    squatter = make_unit_user(UnitCategory.ENTERPRISE)
+    certified = make_certified(UnitCategory.DESIGNATED, UnitRole.DESIGNATED_HOSPITAL)
+    code = squatter.unit.credit_code
+    assert "释放信用代码" in text(admin_client.get("/admin/units/list/"))
+    token = csrf_token(admin_client, "/admin/units/list/")
+    html = text(admin_client.post("/admin/units/action_post", data={
+        "csrf_token": token, "action": "release", "rowid": [str(squatter.unit_id), str(certified.unit_id)]},
+        follow_redirects=True))
+    assert "已释放 1 个单位的信用代码" in html and "信用代码不能释放" in html
+    db.session.expire_all()
+    released = db.session.get(Unit, squatter.unit_id)
+    assert released.released_credit_code == code and released.credit_code != code and not released.active
+    assert db.session.get(Unit, certified.unit_id).released_at is None
+    assert code in text(admin_client.get(f"/admin/units/show/{squatter.unit_id}"))

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CaBinding, Unit, UnitCategory, UnitRole
-from seed.certs import make_certificate
-from tests.conftest import csrf_token, login, text
+from seed.certs import Issued, issue
+from tests.conftest import CSRF_RE, csrf_token, field_error, login, text
 from tests.factories import PASSWORD, make_certified, make_operator, make_unit_user
 
 HALL_PAGES = ["/hall/role-certification", "/hall/unit", "/hall/ca", "/hall/password", "/hall/procurement",
@@ -96,9 +96,17 @@ def test_enterprise_is_told_to_bind_ca_first(client):
     assert db.session.get(Unit, user.unit_id).unit_role is None
 
 
-def upload(client, data: bytes, name="cert.pem"):
-    token = csrf_token(client, "/hall/ca")
-    return client.post("/hall/ca", data={"csrf_token": token, "certificate": (io.BytesIO(data), name)},
+def upload(client, data, name="cert.pem", signature: bytes | None = None):
+    """Upload like a person: read the challenge off the page, sign it with the key of the
+    certificate (``data`` may be an Issued certificate from seed.certs), upload both."""
+    html = text(client.get("/hall/ca"))
+    token = CSRF_RE.search(html).group(1)
+    challenge = re.search(r'id="ca-challenge">([^<]+)<', html).group(1)
+    if isinstance(data, Issued):
+        signature = data.sign(challenge) if signature is None else signature
+        data = data.cert_bytes(name.endswith(".cer"))
+    return client.post("/hall/ca", data={"csrf_token": token, "certificate": (io.BytesIO(data), name),
+                                         "signature": (io.BytesIO(signature or b""), "challenge.sig")},
                        content_type="multipart/form-data", follow_redirects=True)
 
 
@@ -112,11 +120,17 @@ def test_ca_binding_pages(client):
     other = make_unit_user(UnitCategory.ENTERPRISE)
     login(client, user.username, PASSWORD)
     assert "无法识别" in ca_error(text(upload(client, b"hello")))
-    assert "已过期" in ca_error(text(upload(client, make_certificate(user.unit.credit_code, days=1,
-                                                                       starts_in_days=-5))))
-    assert "未包含本单位" in ca_error(text(upload(client, make_certificate(other.unit.credit_code))))
+    assert "已过期" in ca_error(text(upload(client, issue(user.unit.credit_code, user.unit.name, days=1,
+                                                            starts_in_days=-5))))
+    assert "未包含本单位" in ca_error(text(upload(client, issue(other.unit.credit_code, user.unit.name))))
+    assert "不是由平台信任的CA签发" in ca_error(text(upload(client, issue(user.unit.credit_code, user.unit.name,
+                                                                        issuer="self"))))
+    html = text(upload(client, issue(user.unit.credit_code, user.unit.name), signature=b"not signed"))
+    assert "签名验证失败" in field_error(html, "signature")
     assert db.session.scalar(select(CaBinding)) is None
-    html = text(upload(client, make_certificate(user.unit.credit_code, der=True), "cert.cer"))
+    page = text(client.get("/hall/ca"))
+    assert "openssl dgst -sha256 -sign enterprise.key" in page
+    html = text(upload(client, issue(user.unit.credit_code, user.unit.name), "cert.cer"))
     assert "CA证书绑定成功" in html and user.unit.credit_code in html
     token = csrf_token(client, "/hall/ca")
     html = text(client.post("/hall/ca/unbind", data={"unbind-csrf_token": token}, follow_redirects=True))
@@ -132,7 +146,7 @@ def test_oversized_certificate_is_refused(client):
 def test_enterprise_certifies_manufacturer_after_binding(client):
     user = make_unit_user(UnitCategory.ENTERPRISE)
     login(client, user.username, PASSWORD)
-    upload(client, make_certificate(user.unit.credit_code))
+    upload(client, issue(user.unit.credit_code, user.unit.name))
     assert "认证成功" in text(certify_via_pages(client, "manufacturer"))
 
 

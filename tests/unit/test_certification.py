@@ -6,10 +6,9 @@ from app.extensions import db
 from app.models import AppUser, RoleCeiling, UnitCategory, UnitRole
 from app.security import bundles
 from app.security.roles import UNIT_ACCOUNT_ROLE, sync_unit_role, unit_role_fab_name
-from app.services import ca, certification
+from app.services import certification
 from app.services.errors import DomainError
-from seed.certs import make_certificate
-from tests.factories import make_certified, make_unit_user
+from tests.factories import bind_ca, make_certified, make_unit_user
 
 
 def user_permissions(user: AppUser) -> set[tuple[str, str]]:
@@ -46,7 +45,7 @@ def test_enterprise_needs_a_valid_ca_first():
     with pytest.raises(DomainError) as exc:
         certification.certify(user.unit, UnitRole.MANUFACTURER.value, user)
     assert "CA" in exc.value.message
-    ca.bind(user.unit, make_certificate(user.unit.credit_code), user)
+    bind_ca(user)
     certification.certify(user.unit, UnitRole.MANUFACTURER.value, user)
     assert user.unit.unit_role == UnitRole.MANUFACTURER.value
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import pytest
+
 from app.extensions import db
 from app.models import (Entrustment, NationalCertificate, NationalImport, NationalItem, QualCertificate, QualItem,
                         QualProduct, Unit, WorkflowHistory)
@@ -200,6 +202,7 @@ def test_decisions_per_day_of_one_reviewer_over_thirty_days():
 
 # -- national imports -----------------------------------------------------------------------------
 def test_national_imports_added_changed_rejected_per_run_oldest_first():
+    """Before any release exists (or before releases exist at all): one group per finished run."""
     for i, (status, ins, upd, rej) in enumerate((("done", 10, 0, 1), ("refused", 0, 0, 0), ("done", 2, 5, 0))):
         db.session.add(NationalImport(token=f"t{i}", created_at=NOW + dt.timedelta(minutes=i), source="cli",
                                       filename=f"f{i}.xlsx", status=status, inserted=ins, updated=upd,
@@ -240,6 +243,12 @@ def test_expiring_counts_effective_roots_per_bucket_for_the_unit_only():
     assert chart.series[1].links[2] == "/certificate?expires=31-60"
 
 
+CHAIN_FLAGS = hasattr(QualProduct, "cert_flag")
+RELEASES = overview._national_model("NationalRelease") is not None
+CODE_FLAGS = hasattr(overview._national_model("NationalSpec"), "status")
+
+
+@pytest.mark.skipif(CHAIN_FLAGS, reason="the qualification chain keeps QualProduct.cert_flag: tested below")
 def test_products_flagged_when_their_national_certificate_has_expired():
     a, b = unit("甲"), unit("乙")
     expired = _national("粤械注准20152660003", TODAY - dt.timedelta(days=1))
@@ -254,7 +263,71 @@ def test_products_flagged_when_their_national_certificate_has_expired():
     product(b, item(b, "C0901010100000000001"), "effective")
     db.session.commit()
     chart = overview.product_flags_chart(a.id, TODAY)
-    assert chart.series[0].values == [2]
+    assert chart.value("产品数", "注册证已过有效期") == 2
+    assert "证书失效标记尚未上线" in chart.note[0]
+
+
+@pytest.mark.skipif(not CHAIN_FLAGS, reason="QualProduct.cert_flag arrives with the qualification chain")
+def test_products_flagged_by_the_chains_certificate_flag():
+    a, b = unit("甲"), unit("乙")
+    it = item(a)
+    product(a, it, "effective", cert_flag="invalid")
+    product(a, it, "draft", cert_flag="invalid")
+    product(a, it, "effective", cert_flag="expired")
+    product(a, it, "effective")
+    product(b, item(b), "effective", cert_flag="invalid")
+    db.session.commit()
+    chart = overview.product_flags_chart(a.id, TODAY, link=lambda f: f"/p?flag={f}")
+    assert chart.value("产品数", "证书失效") == 2
+    assert chart.value("产品数", "注册证已过有效期") == 1
+    assert "/p?flag=cert_invalid" in chart.series[0].links
+    f = overview.list_filter("product", {"flag": "cert_invalid"}, TODAY)
+    from sqlalchemy import func, select
+
+    assert db.session.scalar(select(func.count()).select_from(QualProduct).where(
+        QualProduct.unit_id == a.id, *f.conditions)) == 2
+
+
+@pytest.mark.skipif(not CODE_FLAGS, reason="停用 / 转码 arrive with the national releases")
+def test_products_flagged_by_deactivated_and_transferred_national_codes():
+    from app.models.national import NationalSpec
+
+    transfer = overview._national_model("NationalTransfer")
+    a = unit("甲")
+    cert = _national("粤械注准20152660005", TODAY + dt.timedelta(days=400))
+    nat = NationalItem(code="C0901010100000000005", name="导管", certificate_id=cert.id)
+    db.session.add(nat)
+    db.session.flush()
+    codes = [f"C0901010100000000005{n:07d}" for n in range(1, 4)]
+    db.session.add_all([NationalSpec(code=codes[0], item_id=nat.id, status="deactivated"),
+                        NationalSpec(code=codes[1], item_id=nat.id),
+                        NationalSpec(code=codes[2], item_id=nat.id)])
+    db.session.add(transfer(old_code=codes[1], new_code=codes[2], kind="变更"))
+    it = item(a, "C0901010100000000005")
+    for n in (1, 2, 3):
+        product(a, it, "effective", n=n)
+    db.session.commit()
+    chart = overview.product_flags_chart(a.id, TODAY)
+    assert chart.value("产品数", "国家编码已停用") == 1
+    assert chart.value("产品数", "国家编码已转码（待变更）") == 1
+
+
+@pytest.mark.skipif(not RELEASES, reason="national releases arrive with issue 14")
+def test_national_imports_grouped_by_release():
+    release = overview._national_model("NationalRelease")
+    r1 = release(version="2026.10", added=100, changed=5, deactivated=2, transferred=1,
+                 created_at=NOW - dt.timedelta(days=30))
+    r2 = release(version="2026.11", added=7, changed=50, deactivated=0, transferred=3, created_at=NOW)
+    db.session.add_all([r1, r2])
+    db.session.flush()
+    for i, (rel, rejected, status) in enumerate(((r1, 4, "done"), (r1, 1, "done"), (r2, 9, "refused"))):
+        db.session.add(NationalImport(token=f"r{i}", source="cli", filename="f.xlsx", status=status, inserted=0,
+                                      updated=0, unchanged=0, rejected=rejected, release_id=rel.id))
+    db.session.commit()
+    chart = overview.national_imports_chart()
+    assert chart.categories == ["2026.10", "2026.11"]
+    assert chart.value("新增", "2026.10") == 100 and chart.value("转码", "2026.11") == 3
+    assert chart.value("拒绝", "2026.10") == 5 and chart.value("拒绝", "2026.11") == 0
 
 
 def test_list_filters_select_exactly_the_rows_behind_each_number():

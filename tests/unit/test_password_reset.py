@@ -10,6 +10,7 @@ from app.models import SmsCode, SmsMessage
 from app.models.mixins import utcnow
 from app.services import auth, password_reset
 from app.services.errors import ValidationFailed
+from app.services.sms_throttle import SmsThrottled
 from tests.factories import PASSWORD, make_operator, make_unit_user
 
 
@@ -83,12 +84,12 @@ def test_resend_cooldown_then_new_code_voids_old():
     user = make_unit_user()
     password_reset.request_code(user.username)
     first = last_code(user.unit.contact_phone)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(SmsThrottled) as exc:
         password_reset.request_code(user.username)
-    assert "秒后再重新获取" in exc.value.errors["identifier"]
-    row = db.session.scalar(select(SmsCode))
-    row.created_at = utcnow() - dt.timedelta(seconds=61)
-    db.session.commit()
+    assert "每60秒最多发送1条" in exc.value.message
+    from flask import current_app
+
+    current_app.appbuilder.sm.limiter.reset()  # the cooldown has passed
     password_reset.request_code(user.username)
     with pytest.raises(ValidationFailed):
         password_reset.reset_password(user.username, first, "Brandnew123", "Brandnew123")
@@ -113,7 +114,15 @@ def test_reset_clears_a_lockout():
     assert auth.authenticate(user.username, "Brandnew123")
 
 
-def test_unknown_account():
-    with pytest.raises(ValidationFailed) as exc:
-        password_reset.request_code("nobody123")
-    assert "账号不存在" in exc.value.errors["identifier"]
+def test_unknown_account_sends_nothing_and_is_throttled_like_a_known_one():
+    """忘记密码 answers alike: no error for an unknown account, and the same cooldown."""
+    assert password_reset.request_code("nobody123") is None
+    assert db.session.scalar(select(SmsMessage)) is None
+    user = make_unit_user()
+    password_reset.request_code(user.username)
+    refusals = []
+    for identifier in ("nobody123", user.username):
+        with pytest.raises(SmsThrottled) as exc:
+            password_reset.request_code(identifier)
+        refusals.append(exc.value.message)
+    assert refusals[0] == refusals[1]

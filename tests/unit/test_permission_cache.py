@@ -58,7 +58,7 @@ def test_a_committed_change_is_seen_at_once(app):
 
 
 def test_a_page_reads_permissions_once_and_still_hides_what_is_not_granted(client):
-    from tests.conftest import login
+    from tests.conftest import login, logout
     from tests.factories import PASSWORD, make_platform_user, make_unit_user
 
     make_platform_user("root2024", "Admin")
@@ -76,7 +76,7 @@ def test_a_page_reads_permissions_once_and_still_hides_what_is_not_granted(clien
     assert "单位列表" in html and "审计日志" in html  # the navbar was drawn from the permissions
     assert sum("ab_permission_view_role" in s for s in statements) == 1
 
-    client.get("/logout/")
+    logout(client)
     make_unit_user(username="cachetest01")
     login(client, "cachetest01", PASSWORD)
     assert "审计日志" not in client.get("/hall/").get_data(as_text=True)

@@ -21,7 +21,7 @@ PO_PATH = os.path.join(ROOT, "app", "translations", "en", "LC_MESSAGES", "messag
 BABEL_CFG = os.path.join(ROOT, "babel.cfg")
 
 # Same keywords as the Makefile's `pybabel extract -k N_ -k _l -k lazy_gettext`.
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "_l": None, "lazy_gettext": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "Msg": None, "_l": None, "lazy_gettext": None}
 
 PLACEHOLDER = re.compile(r"%\([^)]+\)[a-z]|\{[^{}]*\}")
 

@@ -36,7 +36,7 @@
       textStyle: {fontFamily: FONT},
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}},
       legend: {top: 0, type: "scroll", textStyle: {fontSize: 12}},
-      grid: {left: 8, right: 24, top: 40, bottom: 8, containLabel: true},
+      grid: {left: many && !horizontal ? 36 : 8, right: 24, top: 40, bottom: 8, containLabel: true},
       xAxis: horizontal ? value : category,
       yAxis: horizontal ? category : value,
       series: c.series.map(function (s) {

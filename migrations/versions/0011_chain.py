@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_chain'
-down_revision = '0007_overview_indexes'
+revision = '0011_chain'
+down_revision = '0010_ca_trust'
 branch_labels = None
 depends_on = None
 
