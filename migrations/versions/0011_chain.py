@@ -1,7 +1,7 @@
 """qualification chain: product certificate flags, 停用 requests, expiry reminders
 
-Revision ID: 0008_chain
-Revises: 0007_overview_indexes
+Revision ID: 0011_chain
+Revises: 0010_ca_trust
 Create Date: 2026-12-02 08:40:00
 
 """
