@@ -289,7 +289,7 @@ def selectable_certificates(actor: AppUser) -> list:
     """What 新增 offers: maintainable national certificates not yet in the unit's list."""
     listed = _listed_cert_numbers(actor)
     chosen = (national.certificate(n) for n in sorted(maintainable_cert_numbers(actor)) if n not in listed)
-    return [c for c in chosen if c is not None]
+    return [c for c in chosen if c is not None and not c.is_deactivated]  # 已停用: visible, never offered
 
 
 def add_certificates(actor: AppUser, cert_nos: list[str]) -> list[QualCertificate]:
@@ -302,6 +302,9 @@ def add_certificates(actor: AppUser, cert_nos: list[str]) -> list[QualCertificat
     if bad:
         raise ValidationFailed({"certificates": "、".join(bad) + " 不是本单位注册的注册证，也未被本单位已提交或已生效的"
                                                "委托授权关联。如在当前列表中未找到，请前往国家平台进行增补。"})
+    stopped = [n for n in cert_nos if (c := national.certificate(n)) is not None and c.is_deactivated]
+    if stopped:
+        raise ValidationFailed({"certificates": "、".join(stopped) + " 已被国家平台停用，不能新增"})
     existing = _listed_cert_numbers(actor)
     dup = [n for n in cert_nos if n in existing]
     if dup:
