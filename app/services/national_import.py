@@ -542,9 +542,22 @@ def _rows(plan: _PlannedSheet) -> Iterator[tuple[int, dict[str, Any]]]:
         if number <= plan.header_row:
             continue
         values = {name: row[idx] for idx, name in plan.columns.items() if idx < len(row)}
-        if not any(cell_text(v) for v in values.values()):
+        if not _has_text(values.values()):
             continue  # empty row
         yield number, values
+
+
+def _has_text(values: Iterable[Any]) -> bool:
+    """Whether any cell holds something (``cell_text`` of it non-empty); strings checked inline."""
+    for value in values:
+        if value is None:
+            continue
+        if value.__class__ is str:
+            if value.strip():  # str.strip() removes the ideographic space too
+                return True
+        elif cell_text(value):
+            return True
+    return False
 
 
 # -- the loader ---------------------------------------------------------------------

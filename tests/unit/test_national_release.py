@@ -243,3 +243,27 @@ def test_only_the_owner_may_transfer_and_only_effective_records(maker):
     other = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
     with pytest.raises(DomainError, match="记录不存在"):
         products.transfer_code(other, draft, NEW)
+
+
+def test_an_upload_job_that_crashes_half_way_leaves_nothing_loaded_and_says_so(app, monkeypatch):
+    """Certificates and items are merged, then the spec merge dies: the job says 失败, nothing stays."""
+    import io
+
+    from app import jobs
+    from app.models import NationalUpload
+
+    original = ni._Stage.merge
+
+    def merge(self):
+        if self.kind.key == "spec":
+            raise RuntimeError("worker lost its database connection")
+        return original(self)
+
+    monkeypatch.setattr(ni._Stage, "merge", merge)
+    job_id = ni.queue_upload(io.BytesIO(full_workbook()), "release.xlsx", None, version="V-crash")
+    info = jobs.status(job_id)
+    assert info.status == "failed" and info.error == jobs.MSG_FAILED
+    db.session.rollback()
+    assert counts() == (0, 0, 0)
+    assert db.session.scalar(select(NationalRelease).where(NationalRelease.version == "V-crash")) is None
+    assert db.session.scalar(select(NationalUpload)) is None  # the job took the file before it failed
