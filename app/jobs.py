@@ -298,8 +298,13 @@ def _finish(job_id: str, state: str, *, result: Any = None, error: str | None = 
                      .values(**values))
 
 
-def _beat(job_id: str, stop: threading.Event, interval: float) -> None:
+def _beat(app, job_id: str, stop: threading.Event, interval: float) -> None:
     """Write heartbeat and progress every few seconds on a connection of its own."""
+    with app.app_context():  # the engine belongs to the app
+        _beat_loop(job_id, stop, interval)
+
+
+def _beat_loop(job_id: str, stop: threading.Event, interval: float) -> None:
     from app.extensions import db
 
     table = BackgroundJob.__table__
@@ -352,7 +357,7 @@ def _execute(job_id: str, name: str, args: list, kwargs: dict) -> None:
     with _live_lock:
         _live[job_id] = [0, None, None, False]
     stop = threading.Event()
-    beat = threading.Thread(target=_beat, args=(job_id, stop, current_app.config.get(
+    beat = threading.Thread(target=_beat, args=(current_app._get_current_object(), job_id, stop, current_app.config.get(
         "JOB_BEAT_SECONDS", DEFAULT_BEAT_SECONDS)), daemon=True, name=f"beat-{job_id[:8]}")
     beat.start()
     token = _current_job.set(job_id)
