@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 export FLASK_APP := app
 
-.PHONY: run test install translations translations-update db demo chromium axe bench serve clean
+.PHONY: run test install translations translations-update db demo chromium axe bench serve worker clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,13 @@ run: demo
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT) --with-threads
 
 # Production-style: several gunicorn workers (see README for PostgreSQL + Redis).
+# With REDIS_URL set, background jobs (national imports, SMS) go to RQ: run `make worker` beside it.
 serve: db
 	$(BIN)/gunicorn -w $${WORKERS:-4} -b 127.0.0.1:$(PORT) 'app:create_app()'
+
+# The background-job worker (RQ on REDIS_URL / JOB_REDIS_URL); as many as you like, on any host.
+worker: install
+	$(BIN)/flask jobs worker
 
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \

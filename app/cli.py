@@ -91,7 +91,10 @@ def register_cli(app) -> None:
     @click.option("--max-mb", type=int, default=None, help="Refuse files over this size (default: no limit).")
     @click.option("--show-errors", type=int, default=50, show_default=True, help="Rejected rows to print.")
     @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when on a terminal).")
-    def national_import_cmd(paths, max_mb, show_errors, progress):
+    @click.option("--release", "version", default=None, help="The release's version (default: its publication date).")
+    @click.option("--published", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="The release's publication date, YYYY-MM-DD.")
+    def national_import_cmd(paths, max_mb, show_errors, progress, version, published):
         """Import a release: .xlsx / .csv files, folders of them or a .zip, in one transaction (idempotent)."""
         import sys
         import tempfile
@@ -105,7 +108,8 @@ def register_cli(app) -> None:
                 sources = expand_paths(paths, workdir)
                 with _progress_bar(show) as report:
                     result = import_release(sources, label=os.path.basename(label.rstrip("/")) or label,
-                                            limit=max_mb * 1024 * 1024 if max_mb else 0, progress=report)
+                                            limit=max_mb * 1024 * 1024 if max_mb else 0, progress=report,
+                                            version=version, published_on=published.date() if published else None)
             except ImportRefused as exc:
                 click.echo(f"{label}: refused, nothing imported: {exc.message}", err=True)
                 raise SystemExit(1)
@@ -114,6 +118,8 @@ def register_cli(app) -> None:
             click.echo(f"{label} [{kind}]: inserted {counts.inserted}, updated {counts.updated}, "
                        f"unchanged {counts.unchanged}, rejected {counts.rejected}")
         t = result.total
+        click.echo(f"release {result.release.version}: added {result.release.added}, changed {result.release.changed}, "
+                   f"deactivated {result.release.deactivated}, transferred {result.release.transferred} (all imports)")
         click.echo(f"{label}: inserted {t.inserted}, updated {t.updated}, unchanged {t.unchanged}, "
                    f"rejected {t.rejected}")
         for column in result.ignored_columns:

@@ -93,7 +93,7 @@ def rq_queue(app=None):
     return Queue(app.config.get("JOB_QUEUE_NAME") or QUEUE_NAME, connection=Redis.from_url(redis_url(app)))
 
 
-def _dotted(func: Callable) -> str:
+def dotted(func: Callable) -> str:
     path = f"{func.__module__}:{func.__qualname__}"
     if "<" in path:
         raise ValueError(f"background jobs need a module-level function, not {path}")
@@ -164,7 +164,7 @@ def enqueue(func: Callable, *args, job_title: str | None = None, job_user: str |
 
     app = current_app._get_current_object()
     job_id = uuid.uuid4().hex
-    name = _dotted(func)
+    name = dotted(func)
     with db.engine.begin() as conn:
         conn.execute(BackgroundJob.__table__.insert().values(
             id=job_id, name=name[:100], title=(job_title or None) and job_title[:255], username=job_user,
@@ -243,7 +243,7 @@ def recent(name: Callable | str | None = None, limit: int = 20) -> list[Backgrou
 
     query = select(BackgroundJob).order_by(BackgroundJob.created_at.desc()).limit(limit)
     if name is not None:
-        query = query.where(BackgroundJob.name == (name if isinstance(name, str) else _dotted(name)))
+        query = query.where(BackgroundJob.name == (name if isinstance(name, str) else dotted(name)))
     return list(db.session.scalars(query))
 
 
@@ -298,8 +298,13 @@ def _finish(job_id: str, state: str, *, result: Any = None, error: str | None = 
                      .values(**values))
 
 
-def _beat(job_id: str, stop: threading.Event, interval: float) -> None:
+def _beat(app, job_id: str, stop: threading.Event, interval: float) -> None:
     """Write heartbeat and progress every few seconds on a connection of its own."""
+    with app.app_context():  # the engine belongs to the app
+        _beat_loop(job_id, stop, interval)
+
+
+def _beat_loop(job_id: str, stop: threading.Event, interval: float) -> None:
     from app.extensions import db
 
     table = BackgroundJob.__table__
@@ -352,7 +357,7 @@ def _execute(job_id: str, name: str, args: list, kwargs: dict) -> None:
     with _live_lock:
         _live[job_id] = [0, None, None, False]
     stop = threading.Event()
-    beat = threading.Thread(target=_beat, args=(job_id, stop, current_app.config.get(
+    beat = threading.Thread(target=_beat, args=(current_app._get_current_object(), job_id, stop, current_app.config.get(
         "JOB_BEAT_SECONDS", DEFAULT_BEAT_SECONDS)), daemon=True, name=f"beat-{job_id[:8]}")
     beat.start()
     token = _current_job.set(job_id)

@@ -21,7 +21,8 @@ from app.models.qualification import (  # noqa: F401
 )
 from app.models.product import ProductImport, QualItem, QualProduct  # noqa: F401
 from app.models.national import (  # noqa: F401
-    NationalCertificate, NationalImport, NationalItem, NationalSpec,
+    NationalCertificate, NationalImport, NationalItem, NationalRelease, NationalSpec, NationalTransfer,
+    NationalUpload,
 )
 from app.models.dictionary import DictionaryEntry  # noqa: F401
 from app.models.job import BackgroundJob  # noqa: F401

@@ -16,9 +16,11 @@ import datetime as dt
 from typing import Optional
 
 from flask_appbuilder import Model
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, event
+from sqlalchemy import (Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.i18n import N_
 from app.models.mixins import utcnow
 
 ORIGIN_DOMESTIC = "domestic"
@@ -29,11 +31,45 @@ MANAGEMENT_CLASSES = ("I", "II", "III")
 ITEM_CODE_LENGTH = 20
 SPEC_CODE_LENGTH = 27
 
+STATUS_ACTIVE = "active"
+STATUS_DEACTIVATED = "deactivated"
+STATUS_LABELS = {STATUS_ACTIVE: N_("有效"), STATUS_DEACTIVATED: N_("已停用")}
 
-class NationalCertificate(Model):
+
+class ReleaseColumns:
+    """What every national table carries about releases (issue 14).
+
+    ``release_id``: the release that last added or changed the row (added when
+    ``created_at == updated_at``).  ``status``: 已停用 once a release's 停用表 lists
+    the key; the row stays visible but cannot be picked for new records.
+    """
+
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default=STATUS_ACTIVE,
+                                        server_default=STATUS_ACTIVE)
+    deactivated_on: Mapped[Optional[dt.date]] = mapped_column(Date, nullable=True)
+    deactivated_release_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    release_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def is_deactivated(self) -> bool:
+        return self.status == STATUS_DEACTIVATED
+
+
+def _deactivated_index(table: str) -> Index:
+    """Only deactivated rows are indexed: nothing to maintain while loading active ones."""
+    where = text("status = 'deactivated'")
+    return Index(f"ix_{table}_deactivated", "deactivated_release_id", postgresql_where=where, sqlite_where=where)
+
+
+class NationalCertificate(ReleaseColumns, Model):
     """注册证/备案凭证."""
 
     __tablename__ = "national_certificate"
+    __table_args__ = (_deactivated_index("national_certificate"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(60), nullable=False, unique=True)
@@ -83,10 +119,11 @@ def _fold_names(mapper, connection, target: NationalCertificate) -> None:
     target.product_name_fold = fold(target.product_name)
 
 
-class NationalItem(Model):
+class NationalItem(ReleaseColumns, Model):
     """单件: one 20-character code under one certificate."""
 
     __tablename__ = "national_item"
+    __table_args__ = (_deactivated_index("national_item"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(ITEM_CODE_LENGTH), nullable=False, unique=True)
@@ -109,10 +146,11 @@ class NationalItem(Model):
         return self.code
 
 
-class NationalSpec(Model):
+class NationalSpec(ReleaseColumns, Model):
     """规格型号: a 27-character code = its single item's code + a 7-digit serial."""
 
     __tablename__ = "national_spec"
+    __table_args__ = (_deactivated_index("national_spec"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(SPEC_CODE_LENGTH), nullable=False, unique=True)
@@ -151,3 +189,52 @@ class NationalImport(Model):
     message: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
     # JSON: [{"sheet", "row", "key", "reason"}] (the first REPORT_LIMIT rejected rows)
     errors_json: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    release_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("national_release.id"), nullable=True,
+                                                      index=True)
+    job_id: Mapped[Optional[str]] = mapped_column(String(36), nullable=True)
+
+
+class NationalRelease(Model):
+    """A national release (版本号, 发布日期) and what its imports did to the data."""
+
+    __tablename__ = "national_release"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
+    published_on: Mapped[Optional[dt.date]] = mapped_column(Date, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    added: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    changed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    deactivated: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    transferred: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+TRANSFER_KINDS = ("变更", "映射")
+
+
+class NationalTransfer(Model):
+    """转码: a release maps an old 27-character code to a new one (类型 变更 / 映射)."""
+
+    __tablename__ = "national_transfer"
+    __table_args__ = (UniqueConstraint("old_code", "new_code", name="uq_national_transfer_old_new"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    old_code: Mapped[str] = mapped_column(String(SPEC_CODE_LENGTH), nullable=False, index=True)
+    new_code: Mapped[str] = mapped_column(String(SPEC_CODE_LENGTH), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, default="变更")
+    release_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("national_release.id"), nullable=True,
+                                                      index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class NationalUpload(Model):
+    """A file uploaded in 国家数据导入, kept in the database until its background job reads it
+    (so a worker on any host can); the job deletes it."""
+
+    __tablename__ = "national_upload"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    username: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 
 from sqlalchemy import and_, or_, select
@@ -23,8 +23,8 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.i18n import N_
-from app.models.national import (ORIGIN_DOMESTIC, ORIGIN_IMPORTED, NationalCertificate, NationalItem,
-                                 NationalSpec, fold)
+from app.models.national import (ORIGIN_DOMESTIC, ORIGIN_IMPORTED, STATUS_ACTIVE, STATUS_DEACTIVATED,
+                                 NationalCertificate, NationalItem, NationalSpec, NationalTransfer, fold)
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -270,35 +270,66 @@ def _key(row, column) -> str:
     return getattr(row, column.key)
 
 
+def _active(model, active_only: bool) -> list:
+    """Pickers offer only rows the national platform has not deactivated (停用)."""
+    return [model.status == STATUS_ACTIVE] if active_only else []
+
+
 def search_certificates(filters: Mapping[str, str], after: str | None = None, before: str | None = None,
                         limit: int = PAGE_SIZE, restrict: Sequence | None = None,
-                        extra: dict | None = None) -> Page:
+                        extra: dict | None = None, active_only: bool = False) -> Page:
     """注册证 picker / 注册证查询 / admin list.  ``restrict``: the calling page's own scope
     (SQL conditions, e.g. only imported certificates for 境外代理)."""
     filters = clean_filters(filters, CERTIFICATE_FILTERS)
-    stmt = select(NationalCertificate).where(*certificate_conditions(filters), *(restrict or ()))
+    stmt = select(NationalCertificate).where(*certificate_conditions(filters), *(restrict or ()),
+                                             *_active(NationalCertificate, active_only))
     return keyset_page(stmt, NationalCertificate.number, filters=filters, after=after, before=before,
                        limit=limit, extra=extra)
 
 
 def search_items(filters: Mapping[str, str], after: str | None = None, before: str | None = None,
-                 limit: int = PAGE_SIZE, restrict: Sequence | None = None, extra: dict | None = None) -> Page:
+                 limit: int = PAGE_SIZE, restrict: Sequence | None = None, extra: dict | None = None, active_only: bool = False) -> Page:
     filters = clean_filters(filters, ITEM_FILTERS)
     stmt = (select(NationalItem).options(joinedload(NationalItem.certificate))
-            .where(*item_conditions(filters), *(restrict or ())))
+            .where(*item_conditions(filters), *(restrict or ()), *_active(NationalItem, active_only)))
     return keyset_page(stmt, NationalItem.code, filters=filters, after=after, before=before, limit=limit,
                        extra=extra)
 
 
 def search_specs(filters: Mapping[str, str], after: str | None = None, before: str | None = None,
-                 limit: int = PAGE_SIZE, restrict: Sequence | None = None, extra: dict | None = None) -> Page:
+                 limit: int = PAGE_SIZE, restrict: Sequence | None = None, extra: dict | None = None, active_only: bool = False) -> Page:
     filters = clean_filters(filters, SPEC_FILTERS)
     if filters.get("text") and not restrict and not narrows_specs(filters):
         return Page(rows=[], filters=filters, limit=limit, extra=extra or {}, notice=SPEC_TEXT_NOTICE)
     stmt = (select(NationalSpec).options(joinedload(NationalSpec.item).joinedload(NationalItem.certificate))
-            .where(*spec_conditions(filters), *(restrict or ())))
+            .where(*spec_conditions(filters), *(restrict or ()), *_active(NationalSpec, active_only)))
     return keyset_page(stmt, NationalSpec.code, filters=filters, after=after, before=before, limit=limit,
                        extra=extra)
 
 
 SEARCHES = {"certificates": search_certificates, "items": search_items, "specs": search_specs}
+
+
+# -- 停用 and 转码 (issue 14) ------------------------------------------------------
+def transfers_for(codes: Iterable[str]) -> dict[str, list[NationalTransfer]]:
+    """The 转码 of each old 27-character code among ``codes``: old code → [transfers]."""
+    codes = list(set(codes))
+    out: dict[str, list[NationalTransfer]] = {}
+    if not codes:
+        return out
+    for move in db.session.scalars(select(NationalTransfer).where(NationalTransfer.old_code.in_(codes))
+                                   .order_by(NationalTransfer.old_code, NationalTransfer.new_code)):
+        out.setdefault(move.old_code, []).append(move)
+    return out
+
+
+def deactivated_numbers(numbers: Iterable[str]) -> set[str]:
+    numbers = list(set(numbers))
+    return set(db.session.scalars(select(NationalCertificate.number).where(
+        NationalCertificate.number.in_(numbers), NationalCertificate.status == STATUS_DEACTIVATED))) if numbers else set()
+
+
+def deactivated_item_codes(codes: Iterable[str]) -> set[str]:
+    codes = list(set(codes))
+    return set(db.session.scalars(select(NationalItem.code).where(
+        NationalItem.code.in_(codes), NationalItem.status == STATUS_DEACTIVATED))) if codes else set()

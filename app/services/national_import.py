@@ -37,7 +37,7 @@ from functools import cached_property
 from typing import IO, Any, Callable, Iterable, Iterator
 
 from flask import current_app
-from sqlalchemy import DateTime, bindparam, select, text
+from sqlalchemy import Date, DateTime, Integer, bindparam, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.excel import Column, TemplateSheet, build_error_log, build_template, open_table
@@ -45,8 +45,9 @@ from app.excel.reader import ExcelError, TableFile
 from app.extensions import db
 from app.i18n import N_
 from app.models.mixins import utcnow
-from app.models.national import (MANAGEMENT_CLASSES, ORIGIN_DOMESTIC, ORIGIN_IMPORTED, NationalCertificate,
-                                 NationalImport, NationalItem, NationalSpec, fold)
+from app.models.national import (MANAGEMENT_CLASSES, ORIGIN_DOMESTIC, ORIGIN_IMPORTED, TRANSFER_KINDS,
+                                 NationalCertificate, NationalImport, NationalItem, NationalRelease, NationalSpec,
+                                 NationalTransfer, NationalUpload, fold)
 from app.ops import metrics
 from app.services import audit
 from app.services.errors import DomainError
@@ -212,8 +213,25 @@ SPEC = Kind("spec", "规格型号", NationalSpec, "code", (
     Field("model", "型号", (), False, 255),
 ), ("规格型号", "规格型号数据", "27位码", "产品"))
 
-KINDS = (CERTIFICATE, ITEM, SPEC)
+# The release's 停用表 and 转码表 (SPEC §7): they refer to data already loaded, so they load last.
+DEACTIVATION = Kind("deactivation", "停用", NationalSpec, "code", (
+    Field("code", "停用编码", ("27位码", "20位码", "注册备案号", "编码", "医保耗材编码", "原27位码"), True, 60,
+          "27位码、20位码或注册备案号：停用该规格型号、单件或注册证", "C09010101000000066260000001"),
+    Field("state", "原码状态", ("状态", "编码状态"), False, 10, "可不填；填写时须为“停用”", "停用"),
+    Field("deactivated_on", "停用日期", (), False, None, "日期，如 2026-03-20；不填为本版本的发布日期"),
+), ("停用", "停用表", "停用数据"))
+
+TRANSFER = Kind("transfer", "转码", NationalTransfer, "old_code", (
+    Field("old_code", "原27位码", ("原编码", "原医保编码", "原27位编码", "旧27位码"), True, 27,
+          "转码前的27位码", "C09010101000000066260000001"),
+    Field("new_code", "27位码", ("新27位码", "新编码", "现27位码", "转码后27位码"), True, 27,
+          "转码后的27位码，须为已导入的规格型号", "C09010101000000066260000002"),
+    Field("kind", "类型", ("转码类型",), False, 10, "变更 或 映射；不填为变更", "变更", TRANSFER_KINDS),
+), ("转码", "转码表", "转码数据"))
+
+KINDS = (CERTIFICATE, ITEM, SPEC, DEACTIVATION, TRANSFER)
 KINDS_BY_KEY = {k.key: k for k in KINDS}
+DATA_KINDS = ("certificate", "item", "spec")  # what a release adds and changes
 
 
 def _norm_header(text: str) -> str:
@@ -229,8 +247,18 @@ def _header_map(kind: Kind) -> dict[str, str]:
     return out
 
 
+_DATA_HEADERS = {"规格", "型号", "单件名称", "单件产品名称", "注册备案产品名称", "产品名称"}
+
+
 def detect_kind(headers: Iterable[str], sheet_name: str = "") -> Kind | None:
     names = {_norm_header(h) for h in headers if cell_text(h)}
+    if not names & _DATA_HEADERS:  # a 转码表 or 停用表 carries codes, not product data
+        old = {n for n, f in _header_map(TRANSFER).items() if f == "old_code"}
+        new = {n for n, f in _header_map(TRANSFER).items() if f == "new_code"}
+        if names & old and names & new:
+            return TRANSFER
+        if names & {"原码状态", "停用日期", "停用编码", "编码状态"} or "停用" in _norm_header(sheet_name):
+            return DEACTIVATION
     spec_keys = {n for n, f in _header_map(SPEC).items() if f == "code"}
     item_keys = {n for n, f in _header_map(ITEM).items() if f == "code"}
     cert_keys = {n for n, f in _header_map(CERTIFICATE).items() if f in ("product_name", "registrant")}
@@ -277,6 +305,7 @@ class ImportResult:
     ignored_columns: list[str] = field(default_factory=list)
     encoding: str | None = None
     token: str | None = None
+    release: Any = None  # the NationalRelease it belongs to
 
     @property
     def total(self) -> Counts:
@@ -296,7 +325,14 @@ class ImportResult:
 
     def summary(self) -> str:
         t = self.total
-        return f"新增 {t.inserted} 条，更新 {t.updated} 条，未变化 {t.unchanged} 条，拒绝 {t.rejected} 条"
+        text = f"新增 {t.inserted} 条，更新 {t.updated} 条，未变化 {t.unchanged} 条，拒绝 {t.rejected} 条"
+        if self.counts["deactivation"].updated:
+            text += f"（其中停用 {self.counts['deactivation'].updated} 条）"
+        if self.counts["transfer"].inserted:
+            text += f"（其中新增转码 {self.counts['transfer'].inserted} 条）"
+        if self.release is not None:
+            text = f"版本 {self.release.version}：{text}"
+        return text
 
 
 # -- row checks -------------------------------------------------------------------
@@ -382,8 +418,43 @@ def check_spec(values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def check_deactivation(values: dict[str, Any]) -> dict[str, Any]:
+    _required(values, DEACTIVATION)
+    raw = cell_text(values.get("code"))
+    code = raw.upper() if raw[:1] in ("c", "C") else raw
+    if SPEC_CODE.match(code):
+        target = "spec"
+    elif ITEM_CODE.match(code):
+        target = "item"
+    elif "械" in code and not re.search(r"\s", code) and len(code) <= 60:
+        target = "certificate"
+    else:
+        raise RowRejected(f"停用编码“{raw}”应为27位码、20位码或注册备案号")
+    state = cell_text(values.get("state"))
+    if state and state != "停用":
+        raise RowRejected(f"原码状态“{state}”应为“停用”")
+    return {"code": code, "target": target,
+            "deactivated_on": parse_date(values.get("deactivated_on"), "停用日期")}
+
+
+def check_transfer(values: dict[str, Any]) -> dict[str, Any]:
+    _required(values, TRANSFER)
+    old = cell_text(values.get("old_code")).upper()
+    new = cell_text(values.get("new_code")).upper()
+    for label, code in (("原27位码", old), ("27位码", new)):
+        if not SPEC_CODE.match(code):
+            raise RowRejected(f"{label}“{code}”应为C加26位数字")
+    if old == new:
+        raise RowRejected("原27位码与27位码相同")
+    kind = cell_text(values.get("kind")) or TRANSFER_KINDS[0]
+    if kind not in TRANSFER_KINDS:
+        raise RowRejected(f"类型“{kind}”应为 变更 或 映射")
+    return {"old_code": old, "new_code": new, "kind": kind, "pair": f"{old}>{new}"}
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "certificate": check_certificate, "item": check_item, "spec": check_spec}
+    "certificate": check_certificate, "item": check_item, "spec": check_spec,
+    "deactivation": check_deactivation, "transfer": check_transfer}
 COMPARED = {
     "certificate": ("product_name", "registrant", "address", "management_class", "valid_from", "valid_to",
                     "structure", "scope", "origin", "registrant_fold", "product_name_fold"),
@@ -471,9 +542,22 @@ def _rows(plan: _PlannedSheet) -> Iterator[tuple[int, dict[str, Any]]]:
         if number <= plan.header_row:
             continue
         values = {name: row[idx] for idx, name in plan.columns.items() if idx < len(row)}
-        if not any(cell_text(v) for v in values.values()):
+        if not _has_text(values.values()):
             continue  # empty row
         yield number, values
+
+
+def _has_text(values: Iterable[Any]) -> bool:
+    """Whether any cell holds something (``cell_text`` of it non-empty); strings checked inline."""
+    for value in values:
+        if value is None:
+            continue
+        if value.__class__ is str:
+            if value.strip():  # str.strip() removes the ideographic space too
+                return True
+        elif cell_text(value):
+            return True
+    return False
 
 
 # -- the loader ---------------------------------------------------------------------
@@ -491,8 +575,10 @@ STAGE_COLUMNS = {
     "item": ("code", "name", "level1", "level2", "level3", "generic_name", "material", "feature", "enterprise",
              "certificate"),
     "spec": ("code", "spec", "model"),
+    "deactivation": ("code", "target", "deactivated_on"),
+    "transfer": ("old_code", "new_code", "kind", "pair"),
 }
-DATE_COLUMNS = {"valid_from", "valid_to"}
+DATE_COLUMNS = {"valid_from", "valid_to", "deactivated_on"}
 
 
 @dataclass(frozen=True)
@@ -522,10 +608,14 @@ def _orphan_reason(kind: Kind, parent_key: str) -> str:
 class _Stage:
     """One kind's staging table inside the import's transaction, then its set-based merge."""
 
-    def __init__(self, kind: Kind, result: ImportResult, now: dt.datetime, sheet_names: list[str]):
+    dup_key: str | None = None  # the column whose repetition is rejected (default: the kind's key)
+
+    def __init__(self, kind: Kind, result: ImportResult, now: dt.datetime, sheet_names: list[str],
+                 release: "NationalRelease | None" = None):
         self.kind = kind
         self.result = result
         self.now = now
+        self.release = release
         self.sheet_names = sheet_names
         self.conn = db.session.connection()
         self.pg = self.conn.dialect.name == "postgresql"
@@ -581,21 +671,30 @@ class _Stage:
         self.flush()
         if not self.staged:
             return
-        kind, key = self.kind, self.kind.key_field
         sql = self.conn.exec_driver_sql
         if self.pg:
             sql("SET LOCAL work_mem = '256MB'")
             sql(f"ANALYZE {self.name}")
         # 1. a key repeated in the release: the first valid row wins, the others are rejected
-        self._create(self.dup, f"SELECT s.ord, s.sheet, s.rownum, s.{key} AS k, f.sheet AS first_sheet, f.rownum AS first_row "
-                  f"FROM (SELECT {key} AS k, min(ord) AS first FROM {self.name} GROUP BY {key} "
-                  f"HAVING count(*) > 1) d JOIN {self.name} s ON s.{key} = d.k AND s.ord > d.first "
-                  f"JOIN {self.name} f ON f.ord = d.first")
-        header = kind.field(key).header
+        key = self.dup_key or self.kind.key_field
+        shown = self.kind.key_field
+        self._create(self.dup, f"SELECT s.ord, s.sheet, s.rownum, s.{shown} AS k, f.sheet AS first_sheet, "
+                     f"f.rownum AS first_row FROM (SELECT {key} AS k, min(ord) AS first FROM {self.name} "
+                     f"GROUP BY {key} HAVING count(*) > 1) d JOIN {self.name} s ON s.{key} = d.k AND s.ord > d.first "
+                     f"JOIN {self.name} f ON f.ord = d.first")
+        header = self.kind.field(shown).header
         dups = self._rejected(f"SELECT sheet, rownum, k, first_sheet, first_row FROM {self.dup}",
                               lambda r: (f"{header}“{r[2]}”与第{r[4]}行重复" if r[0] == r[3] else
                                          f"{header}“{r[2]}”与工作表“{self._sheet(r[3])}”第{r[4]}行重复"))
         not_dup = f"NOT EXISTS (SELECT 1 FROM {self.dup} x WHERE x.ord = s.ord)" if dups else "1 = 1"
+        self._merge_rows(not_dup, dups)
+        if not self.pg:
+            for name in (self.name, self.dup, self.orphan):
+                sql(f"DROP TABLE IF EXISTS {name}")
+
+    def _merge_rows(self, not_dup: str, dups: int) -> None:
+        kind, key = self.kind, self.kind.key_field
+        sql = self.conn.exec_driver_sql
         # 2. the parent (certificate of a single item, single item of a spec/model) must exist
         parent = PARENTS.get(kind.key)
         orphans = 0
@@ -617,24 +716,24 @@ class _Stage:
         differs = "IS DISTINCT FROM" if self.pg else "IS NOT"
         source = f"(SELECT {', '.join(selects)} FROM {self.name} s {join} WHERE {not_dup}) AS src"
         compared = COMPARED[kind.key]
-        now = bindparam("now", value=self.now, type_=DateTime())
+        params = self._params()
         updated = self.conn.execute(text(
-            f"UPDATE {table} SET {', '.join(f'{c} = src.{c}' for c in compared)}, updated_at = :now "
-            f"FROM {source} WHERE {table}.{key} = src.{key} "
-            f"AND ({' OR '.join(f'{table}.{c} {differs} src.{c}' for c in compared)})").bindparams(now)).rowcount
+            f"UPDATE {table} SET {', '.join(f'{c} = src.{c}' for c in compared)}, updated_at = :now, "
+            f"release_id = :release FROM {source} WHERE {table}.{key} = src.{key} "
+            f"AND ({' OR '.join(f'{table}.{c} {differs} src.{c}' for c in compared)})").bindparams(*params)).rowcount
         inserted = self.conn.execute(text(
-            f"INSERT INTO {table} ({', '.join(targets)}, created_at, updated_at) "
-            f"SELECT {', '.join(f'src.{c}' for c in targets)}, :now, :now FROM {source} "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = src.{key})").bindparams(now)).rowcount
-        if self.pg:
-            if kind.key in PARENT_KINDS:
-                sql(f"ANALYZE {table}")  # the next kind joins against it in this same transaction
-        else:
-            for name in (self.name, self.dup, self.orphan):
-                sql(f"DROP TABLE IF EXISTS {name}")
+            f"INSERT INTO {table} ({', '.join(targets)}, created_at, updated_at, release_id, status) "
+            f"SELECT {', '.join(f'src.{c}' for c in targets)}, :now, :now, :release, 'active' FROM {source} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = src.{key})").bindparams(*params)).rowcount
+        if self.pg and kind.key in PARENT_KINDS:
+            sql(f"ANALYZE {table}")  # the next kind joins against it in this same transaction
         self.counts.inserted += inserted
         self.counts.updated += updated
         self.counts.unchanged += self.staged - dups - orphans - inserted - updated
+
+    def _params(self) -> list:
+        return [bindparam("now", value=self.now, type_=DateTime()),
+                bindparam("release", value=self.release.id if self.release else None, type_=Integer())]
 
     def _rejected(self, query: str, reason: Callable[[tuple], str]) -> int:
         """Count the rejected rows of one rule; report the first ones (sheet, row, key, reason)."""
@@ -647,6 +746,72 @@ class _Stage:
                     self.result.errors.append(RowError(self._sheet(r[0]), r[1], r[2], reason(tuple(r))))
             self.counts.rejected += total
         return total
+
+
+_TARGETS = {"certificate": ("national_certificate", "number"), "item": ("national_item", "code"),
+            "spec": ("national_spec", "code")}
+
+
+class _DeactivationStage(_Stage):
+    """停用表: the listed keys become 已停用 (kept, shown, no longer pickable)."""
+
+    def _merge_rows(self, not_dup: str, dups: int) -> None:
+        known = " OR ".join(f"(s.target = '{target}' AND EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = s.code))"
+                            for target, (table, key) in _TARGETS.items())
+        self._create(self.orphan, f"SELECT s.ord, s.sheet, s.rownum, s.code AS k FROM {self.name} s "
+                                  f"WHERE {not_dup} AND NOT ({known})")
+        orphans = self._rejected(f"SELECT sheet, rownum, k FROM {self.orphan}",
+                                 lambda r: f"停用编码“{r[2]}”不在国家数据中")
+        # updated_at stays: it tells the rows a release added (created_at == updated_at) from those it changed
+        params = [self._params()[1], bindparam("day", value=(self.release.published_on if self.release and
+                                                             self.release.published_on else self.now.date()),
+                                               type_=Date())]
+        updated = 0
+        for target, (table, key) in _TARGETS.items():
+            updated += self.conn.execute(text(
+                f"UPDATE {table} SET status = 'deactivated', deactivated_on = COALESCE(src.deactivated_on, :day), "
+                f"deactivated_release_id = :release "
+                f"FROM (SELECT s.code, s.deactivated_on FROM {self.name} s WHERE s.target = '{target}' "
+                f"AND {not_dup}) AS src WHERE {table}.{key} = src.code AND {table}.status <> 'deactivated'"
+            ).bindparams(*params)).rowcount
+        self.counts.updated += updated
+        self.counts.unchanged += self.staged - dups - orphans - updated
+
+
+class _TransferStage(_Stage):
+    """转码表: old 27-character code → new one; both must be known spec/models."""
+
+    dup_key = "pair"
+
+    def _merge_rows(self, not_dup: str, dups: int) -> None:
+        self._create(self.orphan, f"SELECT s.ord, s.sheet, s.rownum, s.old_code AS k, s.new_code AS n, "
+                                  f"EXISTS (SELECT 1 FROM national_spec t WHERE t.code = s.old_code) AS old_known "
+                                  f"FROM {self.name} s WHERE {not_dup} AND NOT (EXISTS (SELECT 1 FROM national_spec "
+                                  f"t WHERE t.code = s.old_code) AND EXISTS (SELECT 1 FROM national_spec t "
+                                  f"WHERE t.code = s.new_code))")
+        orphans = self._rejected(
+            f"SELECT sheet, rownum, k, n, old_known FROM {self.orphan}",
+            lambda r: (f"27位码“{r[3]}”不在规格型号数据中，请先导入" if r[4] else
+                       f"原27位码“{r[2]}”不在规格型号数据中"))
+        source = (f"(SELECT s.old_code, s.new_code, s.kind FROM {self.name} s WHERE {not_dup} AND NOT EXISTS "
+                  f"(SELECT 1 FROM {self.orphan} o WHERE o.ord = s.ord)) AS src")
+        params = self._params()
+        differs = "IS DISTINCT FROM" if self.pg else "IS NOT"
+        updated = self.conn.execute(text(
+            f"UPDATE national_transfer SET kind = src.kind, release_id = :release FROM {source} "
+            f"WHERE national_transfer.old_code = src.old_code AND national_transfer.new_code = src.new_code "
+            f"AND national_transfer.kind {differs} src.kind").bindparams(params[1])).rowcount
+        inserted = self.conn.execute(text(
+            f"INSERT INTO national_transfer (old_code, new_code, kind, release_id, created_at) "
+            f"SELECT src.old_code, src.new_code, src.kind, :release, :now FROM {source} WHERE NOT EXISTS "
+            f"(SELECT 1 FROM national_transfer t WHERE t.old_code = src.old_code AND t.new_code = src.new_code)"
+        ).bindparams(*params)).rowcount
+        self.counts.inserted += inserted
+        self.counts.updated += updated
+        self.counts.unchanged += self.staged - dups - orphans - inserted - updated
+
+
+STAGES = {"deactivation": _DeactivationStage, "transfer": _TransferStage}
 
 
 # -- files and releases ---------------------------------------------------------
@@ -722,19 +887,53 @@ def estimate_rows(sources: list[Source]) -> int | None:
 
 
 def import_file(source: str | os.PathLike | IO[bytes], filename: str | None = None, *, user=None,
-                origin: str = "cli", limit: int | None = None, progress: Progress | None = None) -> ImportResult:
+                origin: str = "cli", limit: int | None = None, progress: Progress | None = None,
+                version: str | None = None, published_on: dt.date | None = None,
+                job_id: str | None = None) -> ImportResult:
     """Import one .xlsx / .csv file (a path or a binary stream); see :func:`import_release`."""
     filename = os.path.basename(filename or (os.fspath(source) if isinstance(source, (str, os.PathLike))
                                              else "upload"))
-    return import_release([(source, filename)], user=user, origin=origin, limit=limit, progress=progress)
+    return import_release([(source, filename)], user=user, origin=origin, limit=limit, progress=progress,
+                          version=version, published_on=published_on, job_id=job_id)
+
+
+VERSION_MAX = 40
+
+
+def clean_version(version: str | None, published_on: dt.date | None = None) -> str:
+    """The release's 版本号: given, else the publication date, else today (UTC)."""
+    version = (version or "").strip()
+    if not version:
+        version = (published_on or utcnow().date()).isoformat()
+    if len(version) > VERSION_MAX or any(c in version for c in "\r\n\t"):
+        raise ImportRefused(f"版本号不能超过{VERSION_MAX}个字符")
+    return version
+
+
+def _release(version: str, published_on: dt.date | None) -> NationalRelease:
+    release = db.session.scalar(select(NationalRelease).where(NationalRelease.version == version))
+    if release is None:
+        release = NationalRelease(version=version, published_on=published_on, created_at=utcnow())
+        db.session.add(release)
+        db.session.flush()
+    elif published_on and release.published_on != published_on:
+        if release.published_on:
+            raise ImportRefused(f"版本“{version}”已登记的发布日期为{release.published_on.isoformat()}，"
+                                f"与本次填写的{published_on.isoformat()}不一致")
+        release.published_on = published_on
+    return release
 
 
 def import_release(sources: list[Source], *, label: str | None = None, user=None, origin: str = "cli",
-                   limit: int | None = None, progress: Progress | None = None) -> ImportResult:
+                   limit: int | None = None, progress: Progress | None = None, version: str | None = None,
+                   published_on: dt.date | None = None, job_id: str | None = None) -> ImportResult:
     """Import the files of one release in one transaction; see the module docstring.
 
     ``limit`` caps each file's size (default ``NATIONAL_IMPORT_MAX_BYTES``; 0 = no cap).
     ``progress(done_rows, estimated_total, note)`` is called every few thousand rows.
+    The import belongs to the release ``version`` (published on ``published_on``;
+    see :func:`clean_version`), which counts what it added, changed, deactivated
+    and transferred.
     Returns the result (counts and rejected rows); raises :class:`ImportRefused` when a
     file as a whole is refused.  Either way the run is logged (``national_import``) and audited.
     """
@@ -765,6 +964,8 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
             order = {k.key: i for i, k in enumerate(KINDS)}
             plans.sort(key=lambda p: order[p[1].kind.key])  # parents first; files and sheets keep their order
             result.sheets = [(label_, p.kind.label) for label_, p in plans]
+            release = _release(clean_version(version, published_on), published_on)
+            result.release = release
             now = utcnow()
             sheet_names: list[str] = []
             stage: _Stage | None = None
@@ -775,7 +976,7 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
                     if stage is not None:
                         report(done, total_rows, f"合并{stage.kind.label}")
                         stage.merge()  # parents are in the database before their children
-                    stage = _Stage(plan.kind, result, now, sheet_names)
+                    stage = STAGES.get(plan.kind.key, _Stage)(plan.kind, result, now, sheet_names, release)
                 sheet_names.append(sheet_label)
                 sheet_index = len(sheet_names) - 1
                 check = CHECKS[plan.kind.key]
@@ -793,6 +994,11 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
             if stage is not None:
                 report(done, total_rows, f"合并{stage.kind.label}")
                 stage.merge()
+            c = result.counts
+            release.added += sum(c[k].inserted for k in DATA_KINDS)
+            release.changed += sum(c[k].updated for k in DATA_KINDS)
+            release.deactivated += c["deactivation"].updated
+            release.transferred += c["transfer"].inserted + c["transfer"].updated
             report(done, done, "完成")
         except ExcelError as exc:
             raise ImportRefused(exc.message) from exc
@@ -800,7 +1006,8 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
             raise ImportRefused(N_("导入时数据已被其他导入修改，请稍后重新导入")) from exc
     except ImportRefused as exc:
         db.session.rollback()
-        _log(result, user, origin, "refused", exc.message)
+        result.release = None
+        _log(result, user, origin, "refused", exc.message, job_id)
         raise
     except BaseException:
         db.session.rollback()
@@ -811,11 +1018,11 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
     order = {name: i for i, name in enumerate(n for n, _ in result.sheets)}
     result.errors.sort(key=lambda e: (order.get(e.sheet, len(order)), e.row))
     db.session.flush()
-    _log(result, user, origin, "done", result.summary())
+    _log(result, user, origin, "done", result.summary(), job_id)
     return result
 
 
-def _log(result: ImportResult, user, origin: str, status: str, message: str) -> None:
+def _log(result: ImportResult, user, origin: str, status: str, message: str, job_id: str | None = None) -> None:
     """The import log row and the audit entry, committed with the import (or after its rollback)."""
     t = result.total
     token = uuid.uuid4().hex
@@ -825,12 +1032,101 @@ def _log(result: ImportResult, user, origin: str, status: str, message: str) -> 
         source=origin, filename=scrub(result.filename, 255), status=status, inserted=t.inserted, updated=t.updated,
         unchanged=t.unchanged, rejected=t.rejected, message=scrub(message),
         errors_json=json.dumps([e.__dict__ for e in result.errors], ensure_ascii=False) if result.errors else None,
+        release_id=result.release.id if result.release else None, job_id=job_id,
     ))
     audit.record("national_import", user=user, username=None if user else "cli",
                  detail=f"{result.filename}: {message}"[:2000])
     db.session.commit()
     metrics.import_done("national", inserted=t.inserted, updated=t.updated, unchanged=t.unchanged,
                         rejected=t.rejected)
+
+
+# -- uploads as background jobs, releases -------------------------------------------
+def queue_upload(stream: IO[bytes], filename: str, user, version: str | None = None,
+                 published_on: dt.date | None = None) -> str:
+    """Keep an uploaded file and import it as a background job (``app.jobs``); the job id."""
+    from app import jobs
+
+    limit = max_bytes()
+    size = _size_of(stream)
+    if size > limit:
+        raise ImportRefused(f"文件过大（{_human(size)}），导入文件不能超过{_human(limit)}")
+    clean_version(version, published_on)  # refuse a bad 版本号 now, not in the job
+    username = getattr(user, "username", None)
+    upload = NationalUpload(filename=os.path.basename(filename or "upload")[:255], username=username,
+                            data=stream.read(), created_at=utcnow())
+    db.session.add(upload)
+    db.session.commit()
+    return jobs.enqueue(run_uploaded_import, upload.id, username, version,
+                        published_on.isoformat() if published_on else None,
+                        job_title=f"国家数据导入：{upload.filename}", job_user=username)
+
+
+def run_uploaded_import(upload_id: int, username: str | None, version: str | None,
+                        published_on: str | None) -> dict[str, Any]:
+    """The background job of an upload: import the kept file, then forget it."""
+    import io
+
+    from app import jobs
+    from app.models import AppUser
+
+    upload = db.session.get(NationalUpload, upload_id)
+    if upload is None:
+        raise ImportRefused(N_("上传的文件已不存在，请重新上传"))
+    data, filename = upload.data, upload.filename
+    db.session.delete(upload)
+    db.session.commit()
+    user = db.session.scalar(select(AppUser).where(AppUser.username == username)) if username else None
+    result = import_file(io.BytesIO(data), filename, user=user, origin="upload",
+                         progress=lambda done, total, note: jobs.progress(done, total, note), version=version,
+                         published_on=dt.date.fromisoformat(published_on) if published_on else None,
+                         job_id=jobs.current_job_id())
+    return {"token": result.token, "summary": result.summary()}
+
+
+def import_of_job(job_id: str) -> NationalImport | None:
+    return db.session.scalar(select(NationalImport).where(NationalImport.job_id == job_id)) if job_id else None
+
+
+def recent_upload_jobs(limit: int = 10):
+    from app import jobs
+
+    return jobs.recent(run_uploaded_import, limit)
+
+
+def releases(limit: int = 100) -> list[NationalRelease]:
+    return list(db.session.scalars(select(NationalRelease).order_by(NationalRelease.id.desc()).limit(limit)))
+
+
+RELEASE_VIEWS = {  # what → label
+    "added": "新增", "changed": "变更", "deactivated": "停用", "transferred": "转码"}
+RELEASE_KINDS = {"spec": (NationalSpec, "code"), "item": (NationalItem, "code"),
+                 "certificate": (NationalCertificate, "number")}
+
+
+def release_rows(release: NationalRelease, what: str, kind: str, after: str | None = None,
+                 limit: int = 50) -> tuple[list, str | None]:
+    """One page (keyset on the key) of what ``release`` added / changed / deactivated / transferred."""
+    if what == "transferred":
+        stmt = select(NationalTransfer).where(NationalTransfer.release_id == release.id)
+        if after:
+            stmt = stmt.where(NationalTransfer.old_code > after)
+        rows = list(db.session.scalars(stmt.order_by(NationalTransfer.old_code, NationalTransfer.new_code)
+                                       .limit(limit + 1)))
+        return rows[:limit], (rows[limit - 1].old_code if len(rows) > limit else None)
+    model, key = RELEASE_KINDS[kind]
+    column = getattr(model, key)
+    if what == "deactivated":
+        conds = [model.status == "deactivated", model.deactivated_release_id == release.id]
+    elif what == "added":
+        conds = [model.release_id == release.id, model.created_at == model.updated_at]
+    else:
+        conds = [model.release_id == release.id, model.created_at != model.updated_at]
+    stmt = select(model).where(*conds)
+    if after:
+        stmt = stmt.where(column > after)
+    rows = list(db.session.scalars(stmt.order_by(column).limit(limit + 1)))
+    return rows[:limit], (getattr(rows[limit - 1], key) if len(rows) > limit else None)
 
 
 def recent_imports(limit: int = 20) -> list[NationalImport]:

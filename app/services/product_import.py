@@ -22,7 +22,7 @@ from app.excel import Column, ExcelError, TemplateSheet, build_error_log, build_
 from app.extensions import db
 from app.models import AppUser, ProductImport, QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
-from app.models.national import NationalSpec
+from app.models.national import STATUS_DEACTIVATED, NationalSpec
 from app.ops import metrics
 from app.services import audit
 from app.services.errors import DomainError
@@ -189,11 +189,14 @@ def _load(actor: AppUser, rows, item: QualItem | None, result: ImportResult) -> 
 
 def _flush(actor, chunk, item, result, measure, package, unit_items, seen, existing) -> None:
     codes = {_text(v["code"]) for _, _, v in chunk}
-    known = set(db.session.scalars(select(NationalSpec.code).where(NationalSpec.code.in_(codes))))
+    known, stopped = set(), set()
+    for code, status in db.session.execute(select(NationalSpec.code, NationalSpec.status)
+                                           .where(NationalSpec.code.in_(codes))):
+        (stopped if status == STATUS_DEACTIVATED else known).add(code)
     new_rows: list[dict[str, Any]] = []
     for number, values, v in chunk:
         code = _text(v["code"])
-        reasons = _row_errors(actor, v, code, item, measure, package, unit_items, known)
+        reasons = _row_errors(actor, v, code, item, measure, package, unit_items, known, stopped)
         if not reasons:
             ratio = parse_ratio(v["pack_ratio"], "", True)[0]
             mid_unit = _text(v["mid_unit"])
@@ -216,11 +219,11 @@ def _flush(actor, chunk, item, result, measure, package, unit_items, seen, exist
         result.saved += len(new_rows)
 
 
-def _row_errors(actor, v, code, item, measure, package, unit_items, known) -> list[str]:
+def _row_errors(actor, v, code, item, measure, package, unit_items, known, stopped) -> list[str]:
     errors = packaging_errors(
         actor.unit_id, code, _text(v["min_unit"]), _text(v["pack_unit"]), v["pack_ratio"], _text(v["mid_unit"]),
         v["mid_ratio"], item=item, measure_units=measure, package_units=package, unit_items=unit_items,
-        known_specs=known, check_duplicates=False)
+        known_specs=known, stopped_specs=stopped, check_duplicates=False)
     return list(errors.values())
 
 

@@ -40,8 +40,9 @@ class Page:
 
 
 def _query(filters: dict[str, str]):
+    # the last column: the code's national status (已停用 shows beside it, issue 14)
     query = (select(QualProduct, Unit.name, NationalItem.name, NationalCertificate.number, NationalSpec.spec,
-                    NationalSpec.model)
+                    NationalSpec.model, NationalSpec.status)
              .join(Unit, Unit.id == QualProduct.unit_id)
              .join(QualItem, QualItem.id == QualProduct.item_id)
              .outerjoin(NationalItem, NationalItem.code == QualItem.code)
@@ -74,7 +75,7 @@ def search(filters: dict[str, str], after: int | None = None, limit: int = PAGE_
 
 def export(filters: dict[str, str]) -> bytes:
     def rows():
-        for product, unit_name, item_name, cert_no, spec, model in db.session.execute(
+        for product, unit_name, item_name, cert_no, spec, model, _status in db.session.execute(
                 _query(filters).order_by(QualProduct.id).limit(EXPORT_LIMIT)):
             yield (product.code, item_name, spec, model, unit_name, cert_no, product.min_unit, product.pack_unit,
                    product.pack_ratio, product.pack_spec, product.mid_unit, product.mid_ratio, product.mid_spec)

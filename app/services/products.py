@@ -16,7 +16,8 @@ from sqlalchemy import func, or_, select, update
 from app.extensions import db
 from app.models import AppUser, QualCertificate, QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
-from app.models.national import NationalCertificate, NationalItem, NationalSpec
+from app.models.national import (STATUS_ACTIVE, STATUS_DEACTIVATED, NationalCertificate, NationalItem,
+                                 NationalSpec, NationalTransfer)
 from app.i18n import N_
 from app.services import chain, dictionary
 from app.services.errors import DomainError, ValidationFailed
@@ -51,7 +52,8 @@ def _product_merge(original: QualProduct, revision: QualProduct) -> None:
     if revision.purpose == DEACTIVATE:
         original.state = State.DEACTIVATED.value  # 停用: out of 耗材产品查询, history kept
     else:
-        for attr in ("min_unit", "pack_unit", "pack_ratio", "mid_unit", "mid_ratio", "source"):
+        # code and item change only through 转码 (a revision opened by transfer_code)
+        for attr in ("code", "item_id", "min_unit", "pack_unit", "pack_ratio", "mid_unit", "mid_ratio", "source"):
             setattr(original, attr, getattr(revision, attr))
     original.reviewed_at = revision.reviewed_at
 
@@ -142,7 +144,7 @@ def selectable_items(actor: AppUser, name: str = "", limit: int = 200, code: str
     taken = select(QualItem.code).where(QualItem.unit_id == actor.unit_id)
     query = (select(NationalItem).join(NationalCertificate, NationalItem.certificate_id == NationalCertificate.id)
              .where(NationalCertificate.number.in_(numbers), NationalItem.code.not_in(taken),
-                    _not_expired()))
+                    _not_expired(), NationalItem.status == STATUS_ACTIVE))  # 已停用 items stay visible, never offered
     if name.strip():
         query = query.where(NationalItem.name.contains(name.strip(), autoescape=True))
     if code.strip():
@@ -170,6 +172,10 @@ def add_items(actor: AppUser, codes: Iterable[str]) -> list[QualItem]:
     if bad:
         raise ValidationFailed({"codes": "、".join(bad) + " 不属于本单位已提交或已生效的注册证。如在当前列表中未找到，"
                                                           "请前往国家平台进行增补。"})
+    stopped = list(db.session.scalars(select(NationalItem.code).where(
+        NationalItem.code.in_(codes), NationalItem.status == STATUS_DEACTIVATED)))
+    if stopped:
+        raise ValidationFailed({"codes": "、".join(stopped) + " 已被国家平台停用，不能新增"})
     existing = set(db.session.scalars(select(QualItem.code).where(QualItem.unit_id == actor.unit_id,
                                                                   QualItem.code.in_(codes))))
     created = [QualItem(unit_id=actor.unit_id, code=c) for c in codes if c not in existing]
@@ -208,11 +214,13 @@ def packaging_errors(unit_id: int, code: str, min_unit: str | None, pack_unit: s
                      exclude_ids: Iterable[int] = (),
                      measure_units: set[str] | None = None, package_units: set[str] | None = None,
                      unit_items: dict[str, QualItem] | None = None, known_specs: set[str] | None = None,
-                     check_duplicates: bool = True) -> dict[str, str]:
+                     stopped_specs: set[str] | None = None, check_duplicates: bool = True) -> dict[str, str]:
     """Every reason a packaging is refused, by field (form and import share it).
 
     Bulk callers pass preloaded ``measure_units`` / ``package_units`` /
-    ``unit_items`` / ``known_specs`` and check duplicates themselves.
+    ``unit_items`` / ``known_specs`` (active codes) / ``stopped_specs`` (已停用 codes)
+    and check duplicates themselves.  A code the national platform deactivated (停用)
+    takes no new packaging and no submission: its products move with 转码.
     """
     errors: dict[str, str] = {}
     code = (code or "").strip()
@@ -227,9 +235,16 @@ def packaging_errors(unit_id: int, code: str, min_unit: str | None, pack_unit: s
             errors["code"] = f"编码{code}不属于本单位耗材单件列表中的单件"
         elif item is not None and owner.id != item.id:
             errors["code"] = f"编码{code}不属于当前单件{item.code}"
-        elif (code not in known_specs) if known_specs is not None else (
-                db.session.scalar(select(NationalSpec.id).where(NationalSpec.code == code)) is None):
-            errors["code"] = f"编码{code}不在国家医保耗材规格型号数据中"
+        else:
+            if known_specs is not None:
+                status = STATUS_ACTIVE if code in known_specs else (
+                    STATUS_DEACTIVATED if code in (stopped_specs or ()) else None)
+            else:
+                status = db.session.scalar(select(NationalSpec.status).where(NationalSpec.code == code))
+            if status is None:
+                errors["code"] = f"编码{code}不在国家医保耗材规格型号数据中"
+            elif status == STATUS_DEACTIVATED:
+                errors["code"] = f"编码{code}已被国家平台停用，不能新增或提交包装；如有转码，请使用“转码”"
     min_unit = (min_unit or "").strip()
     pack_unit = (pack_unit or "").strip()
     mid_unit = (mid_unit or "").strip()
@@ -327,6 +342,35 @@ def update_packaging(actor: AppUser, record: QualProduct, data: Packaging, submi
     if submit:
         engine.apply(record, "submit", actor)
     return record
+
+
+def transfer_code(actor: AppUser, record: QualProduct, new_code: str) -> QualProduct:
+    """转码: a change revision of an effective product, moved to the code a national release mapped
+    its code to (转码表).  It goes through the normal review; the effective version stays in force
+    until the revision is approved, then takes the new code."""
+    _own(record, actor)
+    new_code = (new_code or "").strip().upper()
+    move = db.session.scalar(select(NationalTransfer).where(
+        NationalTransfer.old_code == record.code, NationalTransfer.new_code == new_code))
+    if move is None:
+        raise DomainError(f"国家数据中没有编码{record.code}转为{new_code}的转码记录")
+    target = db.session.scalar(select(NationalSpec).where(NationalSpec.code == new_code))
+    if target is None or target.is_deactivated:
+        raise DomainError(f"新编码{new_code}不在国家规格型号数据中或已停用")
+    item = db.session.scalar(select(QualItem).where(QualItem.unit_id == actor.unit_id,
+                                                    QualItem.code == new_code[:20]))
+    if item is None:
+        certificate = certificate_of_item(new_code[:20])
+        if certificate is None or certificate.number not in set(certificate_numbers_in_force(actor)):
+            raise DomainError(f"新编码{new_code}的单件不属于本单位已提交或已生效的注册证，请先维护注册证")
+        item = QualItem(unit_id=actor.unit_id, code=new_code[:20])
+        db.session.add(item)
+        db.session.flush()
+    revision = engine.open_change(record, actor)  # refuses anything but an effective record without a change
+    revision.code = new_code
+    revision.item_id = item.id
+    db.session.commit()
+    return revision
 
 
 def delete_draft(actor: AppUser, record: QualProduct) -> None:

@@ -319,7 +319,8 @@ def selectable_certificates(actor: AppUser, number: str = "", name: str = "", va
     已过期, searched by 注册备案号, 产品名称 and validity (``soon``: ending within 90 days)."""
     listed = _listed_cert_numbers(actor)
     chosen = (national.certificate(n) for n in sorted(maintainable_cert_numbers(actor)) if n not in listed)
-    out = [c for c in chosen if c is not None and not chain.is_expired(c.valid_to)]
+    out = [c for c in chosen if c is not None and not chain.is_expired(c.valid_to)
+           and not c.is_deactivated]  # 已停用: visible, never offered
     if number.strip():
         out = [c for c in out if number.strip().upper() in c.number.upper()]
     if name.strip():
@@ -342,6 +343,9 @@ def add_certificates(actor: AppUser, cert_nos: list[str]) -> list[QualCertificat
     expired = [n for n in cert_nos if (c := national.certificate(n)) is not None and chain.is_expired(c.valid_to)]
     if expired:
         raise ValidationFailed({"certificates": "、".join(expired) + " 已过期，不能新增"})
+    stopped = [n for n in cert_nos if (c := national.certificate(n)) is not None and c.is_deactivated]
+    if stopped:
+        raise ValidationFailed({"certificates": "、".join(stopped) + " 已被国家平台停用，不能新增"})
     existing = _listed_cert_numbers(actor)
     dup = [n for n in cert_nos if n in existing]
     if dup:

@@ -32,7 +32,8 @@ from app.excel import XLSX_MIMETYPE
 from app.extensions import db
 from app.i18n import N_
 from app.models.dictionary import DICTIONARY_CATEGORIES, MEASURE_UNIT
-from app.models.national import ORIGIN_LABELS
+from app import jobs
+from app.models.national import ORIGIN_LABELS, NationalRelease
 from app.services import dictionary, national, national_import
 from app.services.errors import DomainError, ValidationFailed
 from app.services import db_limits
@@ -51,6 +52,8 @@ PICKERS = {
 
 class UploadForm(SafeForm):
     file = FileField(_l("导入文件"))
+    version = StringField(_l("版本号"))
+    published_on = StringField(_l("发布日期"))
 
 
 class DictionaryForm(SafeForm):
@@ -90,7 +93,8 @@ def render_picker(view: BaseView, kind: str, *, submit_url: str, field: str | No
     fixed = dict(fixed or {})
     filters.update(fixed)
     selected = list(dict.fromkeys(v.strip() for v in args.getlist("selected") if v.strip()))[:500]
-    page = search(filters, restrict=restrict, extra=extra, **_page_args())
+    # 已停用 rows are never offered for new records (they stay visible in the browse lists)
+    page = search(filters, restrict=restrict, extra=extra, active_only=True, **_page_args())
     return view.render_template(
         "national/picker.html", kind=kind, page=page, filters=filters, fixed=fixed, key_attr=key_attr,
         field=field or default_field, submit_url=submit_url, selected=selected, multiple=multiple,
@@ -166,11 +170,12 @@ class NationalImportView(BaseView):
     route_base = "/admin/national/import"
     default_view = "list"
 
-    def _page(self, form, result=None, log=None, error=None):
+    def _page(self, form, result=None, log=None, error=None, field_errors=None):
         return self.render_template(
             "national/import.html", form=form, result=result, log=log, error=error,
-            errors=national_import.report_rows(log) if log else [],
+            field_errors=field_errors or {}, errors=national_import.report_rows(log) if log else [],
             imports=national_import.recent_imports(), kinds=national_import.KINDS,
+            upload_jobs=national_import.recent_upload_jobs(),
             limit_mb=upload_limit() // (1024 * 1024), title="国家数据导入")
 
     @expose("/")
@@ -199,6 +204,8 @@ class NationalImportView(BaseView):
     @has_access
     @permission_name("add")
     def upload(self):
+        """The file is kept and imported by a background job (``app.jobs``): a large release takes
+        minutes, so the page goes to the job's progress page, which the admin may leave and reopen."""
         form = UploadForm()
         if not form.validate_on_submit():
             return self._page(form, error=N_("页面已过期或请求缺少安全令牌（CSRF），请刷新页面后重试。")), 400
@@ -207,12 +214,38 @@ class NationalImportView(BaseView):
             return self._page(form, error=N_("请选择要导入的 .xlsx 或 .csv 文件"))
         db_limits.allow()  # imports have their own statement budget
         try:
-            result = national_import.import_file(upload.stream, upload.filename, user=g.user, origin="upload",
-                                                 limit=upload_limit())
+            published = national_import.parse_date(form.published_on.data or "", "发布日期")
+        except national_import.RowRejected as exc:
+            return self._page(form, field_errors={"published_on": exc.reason})
+        try:
+            job_id = national_import.queue_upload(upload.stream, upload.filename, g.user,
+                                                  version=form.version.data, published_on=published)
         except DomainError as exc:
+            db.session.rollback()
+            field = "version" if "版本号" in exc.message else None
+            if field:
+                return self._page(form, field_errors={field: exc.message})
             return self._page(UploadForm(formdata=None), error=exc.message)
-        flash(gettext(N_("导入完成")), "success" if not result.total.rejected else "warning")
-        return redirect(url_for("NationalImportView.result", token=result.token))
+        info = jobs.status(job_id)
+        if info and info.status == "done":  # run at once (no queue configured, or a small file)
+            result = info.result or {}
+            flash(gettext(N_("导入完成")), "success")
+            return redirect(url_for("NationalImportView.result", token=result.get("token", "")))
+        if info and info.status == "failed":
+            return self._page(UploadForm(formdata=None), error=info.error,
+                              log=national_import.import_of_job(job_id))
+        return redirect(url_for("NationalImportView.job", job_id=job_id))
+
+    @expose("/job/<string:job_id>")
+    @has_access
+    @permission_name("list")
+    def job(self, job_id):
+        """Progress of an upload's background job: refreshes itself until the job ends."""
+        info = jobs.status(job_id)
+        if info is None or info.name != jobs.dotted(national_import.run_uploaded_import):
+            abort(404)
+        return self.render_template("national/import_job.html", job=info,
+                                    log=national_import.import_of_job(job_id), title="导入进度")
 
     @expose("/result/<string:token>")
     @has_access
@@ -249,6 +282,37 @@ class NationalImportView(BaseView):
             abort(404)
         return send_file(io.BytesIO(national_import.template_csv(kind)), mimetype="text/csv",
                          as_attachment=True, download_name=f"{found.label}导入模板.csv")
+
+
+# -- platform admin: releases ------------------------------------------------------------
+class NationalReleaseView(BaseView):
+    """国家数据版本: every release with what its imports added, changed, deactivated and transferred."""
+
+    route_base = "/admin/national/releases"
+    default_view = "list"
+
+    @expose("/")
+    @has_access
+    def list(self):
+        return self.render_template("national/releases.html", releases=national_import.releases(),
+                                    title="国家数据版本")
+
+    @expose("/<int:pk>")
+    @has_access
+    @permission_name("list")
+    def show(self, pk):
+        release = db.session.get(NationalRelease, pk)
+        if release is None:
+            abort(404)
+        what = request.args.get("what", "added")
+        what = what if what in national_import.RELEASE_VIEWS else "added"
+        kind = request.args.get("kind", "spec")
+        kind = kind if kind in national_import.RELEASE_KINDS else "spec"
+        rows, next_after = national_import.release_rows(release, what, kind, after=request.args.get("after"))
+        return self.render_template("national/release_show.html", release=release, what=what, kind=kind,
+                                    rows=rows, next_after=next_after, views=national_import.RELEASE_VIEWS,
+                                    kinds={"spec": "规格型号", "item": "单件", "certificate": "注册证"},
+                                    title="国家数据版本")
 
 
 # -- platform admin: 数据字典 --------------------------------------------------------------
@@ -383,6 +447,7 @@ def register(appbuilder) -> None:
         (NationalItemAdminView, "国家单件数据", "fa-cube"),
         (NationalSpecAdminView, "国家规格型号数据", "fa-cubes"),
         (NationalImportView, "国家数据导入", "fa-upload"),
+        (NationalReleaseView, "国家数据版本", "fa-history"),
         (DictionaryView, "数据字典", "fa-book"),
     ):
         appbuilder.add_view(view, name, icon=icon, category=ADMIN_CATEGORY, category_icon="fa-cogs")

@@ -15,6 +15,7 @@ from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalItem, NationalSpec
 from app.models.workflow import WorkflowHistory
 from app.services import chain, db_limits, product_import, product_query, products
+from app.services.national import transfers_for
 from app.services.errors import DomainError
 from app.tenancy import UnitScopedModelView, current_unit_id
 from app.views.forms import EmptyForm, apply_post
@@ -165,7 +166,8 @@ class ConsumableItemView(UnitScopedModelView):
                                         .order_by(NationalSpec.code))) if national else []
         return self.render_template(
             "products/item_products.html", item=item, national=national, specs=specs, rows=rows,
-            spec_map={s.code: s for s in specs}, errors=errors, result=result, form=EmptyForm(),
+            spec_map={s.code: s for s in specs}, transfers=transfers_for(r.code for r in rows),
+            errors=errors, result=result, form=EmptyForm(),
             measure_units=products.dictionary_units(MEASURE_UNIT), package_units=products.dictionary_units(PACKAGE_UNIT),
             data=request.form if request.method == "POST" and errors else None, removable=_removable(rows),
             allowed=lambda r: engine.allowed_actions(r, g.user), states=STATE_LABELS, title="维护产品信息")
@@ -188,8 +190,9 @@ class ConsumableProductView(QualificationBaseView):
         rows = db.session.scalars(self.scoped_query().where(QualProduct.revision_of_id.is_(None), *list_filter.conditions)
                                   .order_by(QualProduct.code, QualProduct.id)).all()
         return self.render_template(
-            "products/products.html", rows=rows, list_filter=list_filter, revisions=self._revisions(rows), removable=_removable(rows),
-            spec_map=_specs_by_code(r.code for r in rows), result=result, form=EmptyForm(), states=STATE_LABELS,
+            "products/products.html", rows=rows, list_filter=list_filter, revisions=self._revisions(rows),
+            removable=_removable(rows), spec_map=_specs_by_code(r.code for r in rows),
+            transfers=transfers_for(r.code for r in rows), result=result, form=EmptyForm(), states=STATE_LABELS,
             allowed=lambda r: engine.allowed_actions(r, g.user), title="耗材产品列表")
 
     @expose("/add", methods=["GET", "POST"])
@@ -261,6 +264,23 @@ class ConsumableProductView(QualificationBaseView):
         else:
             flash("已提交停用申请，审核通过前该包装仍然有效", "success")
         return redirect(_back(url_for("ConsumableProductView.list")))
+
+    @expose("/transfer/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def transfer(self, pk):
+        """转码: open a change revision of an effective product moved to its new national code."""
+        record = self.get_owned_or_404(pk)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        try:
+            revision = products.transfer_code(g.user, record, request.form.get("new_code", ""))
+        except (DomainError, engine.WorkflowError) as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return redirect(_back(url_for("ConsumableProductView.list")))
+        flash(f"已按国家转码生成变更（{record.code} → {revision.code}），请核对包装信息后提交审核", "success")
+        return redirect(url_for("ConsumableProductView.edit", pk=revision.id))
 
     @expose("/batch-submit", methods=["POST"])
     @has_access

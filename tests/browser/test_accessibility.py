@@ -164,6 +164,18 @@ def _tab_to(page, predicate_js: str, limit: int = 150) -> None:
     raise AssertionError(f"Tab never reached an element matching {predicate_js}")
 
 
+def _wait_until(page, predicate_js: str, timeout: float = 5.0) -> None:
+    """Poll a JS condition through page.evaluate (the CSP forbids the eval that
+    Playwright's wait_for_function uses inside the page)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(predicate_js):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never true: {predicate_js}")
+        page.wait_for_timeout(50)
+
+
 def _enter_and_wait(page) -> None:
     """Enter on the focused link or button, and wait for the page it opens."""
     with page.expect_navigation():
@@ -234,7 +246,7 @@ def test_confirm_dialog_traps_focus_and_returns_it(page, live_server):
     dialog = page.locator("#modal-confirm")
     expect(dialog).to_be_visible()
     expect(dialog).to_have_attribute("aria-modal", "true")
-    page.wait_for_function("document.getElementById('modal-confirm').contains(document.activeElement)")
+    _wait_until(page, "document.getElementById('modal-confirm').contains(document.activeElement)")
     for _ in range(6):
         page.keyboard.press("Tab")
         assert page.evaluate("document.getElementById('modal-confirm').contains(document.activeElement)")
@@ -242,7 +254,7 @@ def test_confirm_dialog_traps_focus_and_returns_it(page, live_server):
     assert page.evaluate("document.getElementById('modal-confirm').contains(document.activeElement)")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
-    page.wait_for_function("document.activeElement && document.activeElement.matches('a.confirm, a[data-text]')")
+    _wait_until(page, "!!document.activeElement && document.activeElement.matches('a.confirm, a[data-text]')")
 
 
 def test_larger_text_switch_and_200_percent_zoom_lose_nothing(page, live_server):

@@ -164,10 +164,12 @@ def test_local_path_keeps_only_same_origin_paths(value, expected):
 
 def test_login_next_off_site_or_with_crlf_goes_home(client):
     user = make_unit_user(UnitCategory.DESIGNATED)
+    from tests.conftest import logout
+
     for bad in ("/\t/evil.com", "//evil.com", "/x\r\nSet-Cookie:a=b", "https://evil.com"):
-        client.get("/logout/")
         token = csrf_token(client)
         resp = client.post("/login/?next=" + bad.replace("\r", "%0d").replace("\n", "%0a").replace("\t", "%09"),
                            data={"csrf_token": token, "username": user.username, "password": PASSWORD})
         assert resp.status_code == 302, bad
         assert resp.headers["Location"] in ("/", "http://localhost/"), (bad, resp.headers["Location"])
+        logout(client)

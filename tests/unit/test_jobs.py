@@ -41,6 +41,19 @@ def write_entry(name: str) -> str:
     return name
 
 
+def beat_seen(seconds: float) -> bool:
+    """A job that only waits: did its heartbeat reach the database while it ran?"""
+    import time as _time
+
+    row = db.session.get(BackgroundJob, jobs.current_job_id())
+    started = row.heartbeat_at
+    _time.sleep(seconds)
+    with db.engine.connect() as conn:
+        beat = conn.execute(select(BackgroundJob.heartbeat_at).where(BackgroundJob.id == row.id)).scalar_one()
+    jobs.progress(1, 1, "waited")
+    return beat > started
+
+
 def _entry_exists(name: str) -> bool:
     db.session.rollback()
     return db.session.scalar(select(DictionaryEntry).where(DictionaryEntry.name == name)) is not None
@@ -86,6 +99,13 @@ def test_crashed_job_rolls_back_with_a_generic_message():
     info = jobs.status(job_id)
     assert info.status == "failed" and info.error == jobs.MSG_FAILED
     assert not _entry_exists("崩溃")
+
+
+def test_a_running_job_writes_its_heartbeat(app, monkeypatch):
+    """Without heartbeats a long job on another host would be declared dead after JOB_STALE_SECONDS."""
+    monkeypatch.setitem(app.config, "JOB_BEAT_SECONDS", 0.05)
+    job_id = jobs.enqueue(beat_seen, 0.6)
+    assert jobs.status(job_id).result is True
 
 
 def test_progress_outside_a_job_is_harmless():

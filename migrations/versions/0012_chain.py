@@ -1,7 +1,7 @@
 """qualification chain: product certificate flags, 停用 requests, expiry reminders
 
-Revision ID: 0011_chain
-Revises: 0010_ca_trust
+Revision ID: 0012_chain
+Revises: 0011_national_releases
 Create Date: 2026-12-02 08:40:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011_chain'
-down_revision = '0010_ca_trust'
+revision = '0012_chain'
+down_revision = '0011_national_releases'
 branch_labels = None
 depends_on = None
 
