@@ -146,10 +146,17 @@ def _move(old, new):
 
 
 def _effective(maker, code=OLD):
+    """An effective product under an effective certificate (a product is in force only while its
+    certificate is)."""
+    from app.models import QualCertificate
+
     item = products.add_items(maker, [ITEM])[0]
     record = products.add_packaging(maker, item, pack(code=code), submit=True)
-    for username, role in (("chu-t", "初审员"), ("fu-t", "复审员")):
-        engine.apply(record, "approve", make_platform_user(username, role))
+    reviewers = [make_platform_user(username, role) for username, role in (("chu-t", "初审员"), ("fu-t", "复审员"))]
+    certificate = db.session.scalar(select(QualCertificate).where(QualCertificate.unit_id == maker.unit_id))
+    for reviewer in reviewers:
+        engine.apply(certificate, "approve", reviewer)
+        engine.apply(record, "approve", reviewer)
     assert record.state == "effective"
     return record
 
