@@ -39,8 +39,9 @@ def test_release_deactivation_and_transfer_walkthrough(page, live_server, tmp_pa
     item = products.add_items(maker, [ITEM])[0]
     product = products.add_packaging(maker, item, products.Packaging(OLD, "支", "盒", 10), submit=True)
     chu, fu = make_platform_user("chushen14", REVIEWER_INITIAL), make_platform_user("fushen14", REVIEWER_FINAL)
-    engine.apply(product, "approve", chu)
-    engine.apply(product, "approve", fu)  # an effective product on the old code
+    for reviewer in (chu, fu):  # an effective product on the old code, under an effective certificate
+        engine.apply(record, "approve", reviewer)
+        engine.apply(product, "approve", reviewer)
     make_platform_user("admin14", "Admin")
     hospital = make_certified(UnitCategory.DESIGNATED, UnitRole.DESIGNATED_HOSPITAL)
     release = tmp_path / "2026-03-20停用转码.xlsx"

@@ -118,10 +118,18 @@ def test_upload_runs_as_a_background_job_when_a_queue_is_configured(app, admin, 
 
 
 def _effective_product(user):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import QualCertificate
+
     item = products.add_items(user, [ITEM])[0]
     record = products.add_packaging(user, item, products.Packaging(OLD, "支", "盒", 10), submit=True)
+    certificate = db.session.scalar(select(QualCertificate).where(QualCertificate.unit_id == user.unit_id))
     for username, role in (("chu-h", "初审员"), ("fu-h", "复审员")):
-        engine.apply(record, "approve", make_platform_user(username, role))
+        reviewer = make_platform_user(username, role)
+        engine.apply(certificate, "approve", reviewer)  # a product is in force only under an effective certificate
+        engine.apply(record, "approve", reviewer)
     return record
 
 
