@@ -172,6 +172,7 @@ def render_error(app, code: int, title: str, message: str):
                                base_template=app.appbuilder.base_template,
                                code=code, title=title, message=message)
     except Exception:
+        app.logger.exception("error page %s fell back to the stand-alone page", code)
         _rollback_quietly()
         return plain_page(app, code, title, message)
     return html, code
