@@ -8,11 +8,12 @@ come from the import templates' own header definitions.
 
 Properties: no request answers 500 (in tests an unhandled exception fails the test),
 nothing is saved when the page refuses the input, and reflected values are escaped.
-Example counts are bounded (``FUZZ_EXAMPLES``, default 4 per form) so `.ci/run` stays
+Example counts are bounded (``FUZZ_EXAMPLES``, default 8 per form) so `.ci/run` stays
 fast on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -30,11 +31,9 @@ from app.models import UnitCategory, UnitRole
 from app.security.roles import REVIEWER_INITIAL
 from tests.conftest import IsolatedClient, login
 from tests.factories import (PASSWORD, make_certified, make_dictionary, make_national_cert, make_national_item,
-                             make_platform_user)
+                             make_operator, make_platform_user)
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
-# Opt-in until its run time in `.ci/run` is measured on a quiet machine: FUZZ=1 make test.
-pytestmark = pytest.mark.skipif(os.environ.get("FUZZ") != "1", reason="fuzz runs with FUZZ=1")
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 ITEM = "C0901010100000006626"
 XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "<svg/onload=alert(1)>"]
 # Tables that log attempts (not business data): they may grow on a refused request.
@@ -92,32 +91,41 @@ class Forms(HTMLParser):
             self._select = None
 
 
-def _pages(app, client, limit=60):
-    """GET routes without arguments, then the same-origin links those pages show (one hop)."""
+def _shape(path: str) -> str:
+    """A path with its ids replaced: /roles/edit/3 and /roles/edit/4 are one page (and one form)."""
+    return re.sub(r"/\d+(?=/|$)", "/<id>", urlsplit(path).path)
+
+
+def _pages(app, client, hops=2):
+    """GET routes without arguments, then the same-origin links those pages show (``hops`` deep).
+
+    Pages are visited once per shape (the first id of each), so the crawl stays bounded.
+    """
     roots = sorted({r.rule for r in app.url_map.iter_rules()
                     if "GET" in r.methods and not r.arguments and not r.rule.startswith(("/static", "/appbuilder"))
                     and not r.rule.endswith(("/logout/", ".xlsx", ".csv", "/export", "/template", "/api/v1/_openapi"))
                     and "download" not in r.rule and "/api/" not in r.rule})
     seen: dict[str, Forms] = {}
-    queue = list(roots)
-    hop_links: set[str] = set()
-    while queue and len(seen) < limit + len(roots):
-        url = queue.pop(0)
-        if url in seen:
+    shapes: set[str] = set()
+    queue = [(url, 0) for url in roots]
+    while queue:
+        url, depth = queue.pop(0)
+        if url in seen or (depth and _shape(url) in shapes):
             continue
+        shapes.add(_shape(url))
         resp = client.get(url)
         if resp.status_code != 200 or "text/html" not in resp.content_type:
             continue
         parser = Forms()
         parser.feed(resp.get_data(as_text=True))
         seen[url] = parser
-        if url in roots:
-            for link in parser.links:
+        if depth < hops:
+            for link in sorted(parser.links):
                 path = urlsplit(link).path
-                if path not in seen and link not in hop_links and not path.endswith(("/logout/", ".xlsx", "/export")) \
-                        and "download" not in path and "/file/" not in path and "lang" not in path:
-                    hop_links.add(link)
-                    queue.append(link)
+                if _shape(link) not in shapes and not path.endswith(("/logout/", ".xlsx", "/export")) \
+                        and "download" not in path and "/file/" not in path and "lang" not in path \
+                        and not path.startswith(("/static", "/api/")):
+                    queue.append((link, depth + 1))
     return seen
 
 
@@ -131,7 +139,7 @@ def _post_forms(pages) -> list[tuple[str, dict]]:
             if not action.startswith("/") or action.startswith(SKIP_ACTIONS):
                 continue
             names = tuple(sorted(f["name"] for f in form["fields"]))
-            key = (urlsplit(action).path, names)
+            key = (_shape(action), names)
             if key in keys:
                 continue
             keys.add(key)
@@ -198,6 +206,15 @@ def people(app):
     record = q.add_certificates(maker, ["粤械注准20152660001"])[0]
     q.save_certificate(maker, record, "张三", "13800138000", "", ("scan.pdf", b"%PDF-1.4\n%%EOF\n"), submit=True)
     products.add_items(maker, [ITEM])
+    # drafts of every record type, so their edit forms are on the pages too
+    make_national_cert("粤械注准20152660002", maker.unit.name, product_name="医用导丝")
+    q.add_certificates(maker, ["粤械注准20152660002"])
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    q.save_entrustment(maker, None, q.EntrustmentInput(
+        kind="agent", principal_name="Medtronic Inc.", valid_from=dt.date.today(),
+        valid_to=dt.date.today() + dt.timedelta(days=365), cert_nos=["国械注进20172400054"],
+        uploads={"letter_en": ("en.pdf", pdf), "letter_zh": ("zh.pdf", pdf)}))
+    make_operator(maker)
     hospital = make_certified(UnitCategory.DESIGNATED, UnitRole.DESIGNATED_HOSPITAL)
     make_platform_user("fuzzadmin", "Admin")
     make_platform_user("fuzzreview", REVIEWER_INITIAL)
