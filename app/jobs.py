@@ -51,7 +51,7 @@ from app.models.job import (JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_S
                             BackgroundJob)
 from app.models.mixins import utcnow
 from app.i18n import N_
-from app.services.errors import DomainError
+from app.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def enqueue(func: Callable, *args, job_title: str | None = None, job_user: str |
     how = backend(app)
     if how == "rq":
         try:
-            rq_queue(app).enqueue(run_job, job_id, name, list(args), kwargs, job_id=job_id,
+            rq_queue(app).enqueue(WORKER_ENTRY, job_id, name, list(args), kwargs, job_id=job_id,
                                   job_timeout=job_timeout or app.config.get("JOB_TIMEOUT", DEFAULT_TIMEOUT),
                                   description=(job_title or name)[:200], result_ttl=86400, failure_ttl=7 * 86400)
         except Exception as exc:  # Redis down: say so on the job instead of leaving it queued forever
@@ -329,19 +329,18 @@ def _run_in_app(app, job_id: str, name: str, args: list, kwargs: dict) -> None:
         _execute(job_id, name, args, kwargs)
 
 
-def run_job(job_id: str, name: str, args: list, kwargs: dict) -> None:
-    """The RQ entry point: runs in the worker's app context (``flask jobs worker``) or builds one."""
-    if has_app_context():
-        from app.extensions import db
+#: what RQ calls in the worker, by name (:func:`app.worker.run_job`): this module never imports
+#: the app factory, so the services that queue jobs do not depend on the whole app
+WORKER_ENTRY = "app.worker.run_job"
 
-        if os.getpid() != _IMPORT_PID:
-            db.engine.dispose(close=False)  # connections inherited from the worker that forked this horse
-        _execute(job_id, name, args, kwargs)
-        return
-    from app import create_app
 
-    with create_app().app_context():
-        _execute(job_id, name, args, kwargs)
+def run_in_worker(job_id: str, name: str, args: list, kwargs: dict) -> None:
+    """Run one queued job in the worker's app context (``flask jobs worker``)."""
+    from app.extensions import db
+
+    if os.getpid() != _IMPORT_PID:
+        db.engine.dispose(close=False)  # connections inherited from the worker that forked this horse
+    _execute(job_id, name, args, kwargs)
 
 
 def _execute(job_id: str, name: str, args: list, kwargs: dict) -> None:

@@ -13,12 +13,14 @@ Three runs, printed as Markdown tables (issue 11 §10):
 
 Each table has a bare baseline row: a static file served by the same gunicorn workers.
 Environment: SOAK_DATABASE (default robust_soak, created if missing, on PGHOST 127.0.0.1:5432 as
-postgres), SOAK_REDIS (redis://127.0.0.1:6379/2), PORT (8120), SOAK_SECONDS (60).
+postgres), SOAK_REDIS (redis://127.0.0.1:6379/2), PORT (8120), SOAK_SECONDS (60), SOAK_RUNS (which
+runs, default mixed,saturation,fault). The servers' log goes to instance/soak/server.log.
 """
 from __future__ import annotations
 
 import csv
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -35,6 +37,8 @@ DATABASE = os.environ.get("SOAK_DATABASE", "robust_soak")
 REDIS = os.environ.get("SOAK_REDIS", "redis://127.0.0.1:6379/2")
 SECONDS = int(os.environ.get("SOAK_SECONDS", "60"))
 OUT = os.path.join(ROOT, "instance", "soak")
+# production mode refuses a key found in the repository: a fresh one per run
+SECRET_KEY = secrets.token_urlsafe(48)
 
 
 class Relay:
@@ -98,7 +102,7 @@ def psql(sql: str, database: str = "postgres") -> list[list[str]]:
 
 def app_env(url: str) -> dict:
     env = dict(os.environ, FLASK_APP="app", DATABASE_URL=url, RATELIMIT_STORAGE_URI=REDIS,
-               SECRET_KEY="soak-only-secret-key-0123456789abcdef", SESSION_COOKIE_SECURE="0", HSTS="0")
+               SECRET_KEY=SECRET_KEY, SESSION_COOKIE_SECURE="0", HSTS="0")
     return env
 
 
@@ -113,8 +117,10 @@ def setup(url: str) -> None:
 
 def serve(url: str) -> subprocess.Popen:
     env = dict(app_env(url), APP_ENV="production", PORT=str(PORT), WORKERS="4")
+    os.makedirs(OUT, exist_ok=True)
+    server_log = open(os.path.join(OUT, "server.log"), "ab")  # where a 500's traceback can be read
     proc = subprocess.Popen(["make", "-s", "serve", f"PORT={PORT}"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
     for _ in range(120):
         try:
             socket.create_connection(("127.0.0.1", PORT), timeout=1).close()
@@ -176,7 +182,61 @@ def table(title: str, rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def run_mixed(report: list[str], relay: Relay) -> None:
+    rows = locust("mixed", 50, SECONDS, think=1.0)
+    report.append(table(f"Mixed: 50 users, ~1 s think time, {SECONDS} s", rows))
+
+
+def run_saturation(report: list[str], relay: Relay) -> None:
+    saturation = ["\n**Saturation (no think time, 20 s per step)**\n",
+                  "| users | req/s | p50 ms | p95 ms | errors |", "|---:|---:|---:|---:|---:|"]
+    for users in (5, 10, 20, 40, 80):
+        agg = next(r for r in locust(f"sat{users}", users, 20, think=0) if r["Name"] == "Aggregated")
+        saturation.append(f"| {users} | {num(agg['Requests/s']):.1f} | {agg['50%']} | {agg['95%']} | "
+                          f"{agg['Failure Count']} |")
+        if num(agg["95%"]) > 300:
+            break
+    report.append("\n".join(saturation))
+
+
+def run_fault(report: list[str], relay: Relay) -> None:
+    restart = os.environ.get("SOAK_PG_RESTART_CMD")
+
+    def outage():
+        time.sleep(SECONDS / 3)
+        if restart:
+            subprocess.run(restart, shell=True, check=False)
+        else:
+            relay.cut()
+            time.sleep(10)
+            relay.restore()
+
+    threading.Thread(target=outage, daemon=True).start()
+    rows = locust("fault", 50, SECONDS, think=1.0)
+    report.append(table(f"Fault: PostgreSQL {'restarted' if restart else 'cut for 10 s'} at {SECONDS // 3} s", rows))
+    fails = failures("fault")
+    codes: dict[str, int] = {}
+    for f in fails:
+        key = f["Error"].split(":")[0][:60]
+        codes[key] = codes.get(key, 0) + int(f["Occurrences"])
+    report.append("\nFailures during the fault run: " + (", ".join(f"{k} × {v}" for k, v in codes.items()) or "none"))
+    orphans = psql("SELECT count(*) FROM qual_product p WHERE NOT EXISTS (SELECT 1 FROM workflow_history h "
+                   "WHERE h.record_type = 'product' AND h.record_id = p.id)", DATABASE)[0][0]
+    report.append(f"Packaging rows without their 变更记录 after the fault run (half-written): {orphans}")
+    import urllib.request
+
+    status = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/login/").status
+    report.append(f"After the outage, without restarting the app: GET /login/ → {status}")
+
+
+RUNS = {"mixed": run_mixed, "saturation": run_saturation, "fault": run_fault}
+
+
 def main() -> int:
+    chosen = [r.strip() for r in (os.environ.get("SOAK_RUNS") or ",".join(RUNS)).split(",") if r.strip()]
+    unknown = [r for r in chosen if r not in RUNS]
+    if unknown:
+        raise SystemExit(f"SOAK_RUNS: unknown run(s) {', '.join(unknown)}; choose from {', '.join(RUNS)}")
     relay = Relay(RELAY_PORT, PG_HOST, PG_PORT)
     url = f"postgresql+psycopg://postgres@127.0.0.1:{RELAY_PORT}/{DATABASE}"
     setup(url)
@@ -185,46 +245,8 @@ def main() -> int:
     report = [f"make soak: 4 gunicorn workers, PostgreSQL via relay, Redis {REDIS}; {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.1f} at start"]
     try:
-        rows = locust("mixed", 50, SECONDS, think=1.0)
-        report.append(table(f"Mixed: 50 users, ~1 s think time, {SECONDS} s", rows))
-
-        saturation = ["\n**Saturation (no think time, 20 s per step)**\n",
-                      "| users | req/s | p50 ms | p95 ms | errors |", "|---:|---:|---:|---:|---:|"]
-        for users in (5, 10, 20, 40, 80):
-            agg = next(r for r in locust(f"sat{users}", users, 20, think=0) if r["Name"] == "Aggregated")
-            saturation.append(f"| {users} | {num(agg['Requests/s']):.1f} | {agg['50%']} | {agg['95%']} | "
-                              f"{agg['Failure Count']} |")
-            if num(agg["95%"]) > 300:
-                break
-        report.append("\n".join(saturation))
-
-        restart = os.environ.get("SOAK_PG_RESTART_CMD")
-
-        def outage():
-            time.sleep(SECONDS / 3)
-            if restart:
-                subprocess.run(restart, shell=True, check=False)
-            else:
-                relay.cut()
-                time.sleep(10)
-                relay.restore()
-
-        threading.Thread(target=outage, daemon=True).start()
-        rows = locust("fault", 50, SECONDS, think=1.0)
-        report.append(table(f"Fault: PostgreSQL {'restarted' if restart else 'cut for 10 s'} at {SECONDS // 3} s", rows))
-        fails = failures("fault")
-        codes: dict[str, int] = {}
-        for f in fails:
-            key = f["Error"].split(":")[0][:60]
-            codes[key] = codes.get(key, 0) + int(f["Occurrences"])
-        report.append("\nFailures during the fault run: " + (", ".join(f"{k} × {v}" for k, v in codes.items()) or "none"))
-        orphans = psql("SELECT count(*) FROM qual_product p WHERE NOT EXISTS (SELECT 1 FROM workflow_history h "
-                       "WHERE h.record_type = 'product' AND h.record_id = p.id)", DATABASE)[0][0]
-        report.append(f"Packaging rows without their 变更记录 after the fault run (half-written): {orphans}")
-        import urllib.request
-
-        status = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/login/").status
-        report.append(f"After the outage, without restarting the app: GET /login/ → {status}")
+        for name in chosen:
+            RUNS[name](report, relay)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
     print("\n".join(report))

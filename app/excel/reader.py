@@ -19,7 +19,7 @@ from typing import IO, Any, Callable, Iterator
 from xml.etree.ElementTree import ParseError
 
 from app.i18n import Msg, N_
-from app.services.errors import DomainError
+from app.errors import DomainError
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls / .doc

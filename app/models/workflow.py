@@ -9,6 +9,7 @@ from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.models.mixins import utcnow
+from app.workflow.states import STATE_LABELS
 
 
 def workflow_indexes(table: str) -> tuple[Index, ...]:
@@ -39,8 +40,6 @@ class WorkflowMixin:
 
     @property
     def state_label(self) -> str:
-        from app.workflow.engine import STATE_LABELS
-
         return STATE_LABELS.get(self.state, self.state)
 
     @declared_attr.directive

@@ -91,14 +91,15 @@ class ReviewQueueCollector:
         from sqlalchemy import func, select
 
         from app.extensions import db
-        from app.workflow.engine import _REGISTRY, State
+        from app.workflow.registry import record_types
+        from app.workflow.states import State
 
         gauge = GaugeMetricFamily("yibao_review_queue", "Records waiting for review",
                                   labels=["record_type", "state"])
         pending = (State.PENDING_INITIAL.value, State.PENDING_FINAL.value)
         with self.app.app_context():
             try:
-                for rtype in list(_REGISTRY.values()):
+                for rtype in record_types():
                     counts = dict(db.session.execute(
                         select(rtype.model.state, func.count()).where(rtype.model.state.in_(pending))
                         .group_by(rtype.model.state)).all())

@@ -15,6 +15,8 @@ import time
 import uuid
 
 from flask import g, has_request_context, request
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
 
 from app.ops.redact import RedactingFilter
 
@@ -104,11 +106,21 @@ _REDACT = RedactingFilter()
 
 
 def _user_ids() -> tuple[int | None, int | None]:
-    """The ids of the user this request already loaded (never a query of its own)."""
+    """The ids of the user this request already loaded, read without ever querying.
+
+    After an error handler rolled the session back the user object is expired: touching its
+    attributes would reload it, and with the database gone that reload turned the 503 page
+    into a 500.  The identity map and the instance's own dict need no database.
+    """
     user = g.get("_login_user")
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None:
         return None, None
-    return getattr(user, "id", None), getattr(user, "unit_id", None)
+    try:
+        state = sa_inspect(user)
+    except NoInspectionAvailable:  # FAB's anonymous user
+        return None, None
+    identity = state.identity
+    return (identity[0] if identity else None), state.dict.get("unit_id")
 
 
 def init_app(app) -> None:

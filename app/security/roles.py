@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from app.models import AccountRole, AppUser, RoleCeiling, Unit, UnitRole, UserKind
 from app.security import bundles
+from app.workflow.states import REVIEWER_ROLES, Actor
 
-REVIEWER_INITIAL = "初审员"
-REVIEWER_FINAL = "复审员"
+REVIEWER_INITIAL = REVIEWER_ROLES[Actor.INITIAL]
+REVIEWER_FINAL = REVIEWER_ROLES[Actor.FINAL]
 UNIT_ACCOUNT_ROLE = "单位账号"
 
 

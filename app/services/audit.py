@@ -8,6 +8,7 @@ from app.models import AuditLog
 from app.models.audit import EVENT_LABELS  # noqa: F401
 from app.services.text import scrub
 from app.ops import metrics
+from app.workflow import engine
 
 
 def client_ip() -> str | None:
@@ -28,3 +29,9 @@ def record(event: str, *, user=None, unit=None, username: str | None = None,
     metrics.audit_event(event)
     return entry
 
+
+
+@engine.transition_written.connect
+def _workflow_transition(rtype, *, user=None, event: str, detail: str) -> None:
+    """Every audited workflow transition (the engine announces it; it does not know this module)."""
+    record(event, user=user, unit=None, detail=detail)

@@ -1,19 +1,2 @@
-"""Domain errors: views translate them to messages next to fields or flashes."""
-from __future__ import annotations
-
-
-class DomainError(Exception):
-    """A refused action, with a message (Chinese msgid) for the user."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class ValidationFailed(DomainError):
-    """Several field errors at once: ``{field: message}``."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("；".join(errors.values()))
-        self.errors = errors
+"""The domain errors under the name the services have always used (defined in :mod:`app.errors`)."""
+from app.errors import DomainError, ValidationFailed  # noqa: F401

@@ -178,7 +178,28 @@ def render_error(app, code: int, title: str, message: str):
     return html, code
 
 
+def remove_session_quietly(exc=None) -> None:
+    """End the request's session even when its connection died mid-request.
+
+    Flask-SQLAlchemy's own teardown rolls back on the connection; with PostgreSQL gone that
+    ROLLBACK raised after the response was chosen, and gunicorn answered 500.  Registered after
+    ``db.init_app``, this runs first (teardowns run in reverse), so the library's finds nothing left.
+    """
+    from app.extensions import db
+
+    try:
+        db.session.remove()
+    except sa_exc.DBAPIError as err:
+        log.warning("database connection lost while closing the session: %s", getattr(err, "orig", err))
+        try:
+            db.session.invalidate()
+        except Exception:  # noqa: BLE001 - nothing more can be done with a dead connection
+            pass
+        db.session.registry.clear()
+
+
 def register_error_handlers(app) -> None:
+    app.teardown_appcontext(remove_session_quietly)
     _refuse_unknown_actions(app)
     _refuse_junk_list_args(app)
 

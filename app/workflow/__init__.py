@@ -1,5 +1,5 @@
-"""One review workflow engine for every qualification record type."""
-from app.workflow.engine import (  # noqa: F401
-    ACTION_LABELS, STATE_LABELS, Actor, RecordType, State, WorkflowError, allowed_actions, apply,
-    assert_editable, batch, history_of, open_change, register_record_type, record_type_of,
-)
+"""One review workflow engine for every qualification record type.
+
+``states`` (import-free data), ``registry`` (the record types) and ``engine`` (the transitions).
+This package file imports none of them, so models can read ``states`` without loading the engine.
+"""

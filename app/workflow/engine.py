@@ -9,11 +9,11 @@ onto the effective record and records the field-level diff.
 """
 from __future__ import annotations
 
-import enum
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import ARRAY, DateTime, Integer, String, any_, bindparam, literal, null, select, text
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,126 +22,23 @@ from app.extensions import db
 from app.models import UserKind
 from app.models.mixins import utcnow
 from app.models.workflow import WorkflowHistory
-from app.services import audit
-
-
-class State(str, enum.Enum):
-    DRAFT = "draft"
-    PENDING_INITIAL = "pending_initial"
-    PENDING_FINAL = "pending_final"
-    EFFECTIVE = "effective"
-    REJECTED = "rejected"
-    MERGED = "merged"  # an approved change revision, folded into its record
-    DEACTIVATED = "deactivated"  # 已停用 through an approved 停用 request (history kept)
-
-
-STATE_LABELS = {
-    State.DRAFT.value: "待提交",
-    State.PENDING_INITIAL.value: "待初审",
-    State.PENDING_FINAL.value: "待复审",
-    State.EFFECTIVE.value: "已生效",
-    State.REJECTED.value: "审核不通过",
-    State.MERGED.value: "已合并",
-    State.DEACTIVATED.value: "已停用",
-}
-
-ACTION_LABELS = {
-    "create": "新增", "import": "导入", "save": "保存", "submit": "提交", "withdraw": "撤回", "approve": "审核通过",
-    "reject": "审核不通过", "change": "变更", "deactivate": "停用", "cancel_change": "撤销变更",
-    "delete": "删除",
-}
-
-
-class Actor(str, enum.Enum):
-    OWNER = "owner"  # a user of the record's unit holding the record type's menu
-    INITIAL = "initial"  # 初审
-    FINAL = "final"  # 复审
-
-
-@dataclass(frozen=True)
-class Transition:
-    action: str
-    sources: frozenset[str]
-    target: str
-    actor: Actor
-
-
-TRANSITIONS: tuple[Transition, ...] = (
-    Transition("submit", frozenset({State.DRAFT, State.REJECTED}), State.PENDING_INITIAL, Actor.OWNER),
-    Transition("withdraw", frozenset({State.PENDING_INITIAL}), State.DRAFT, Actor.OWNER),
-    Transition("approve", frozenset({State.PENDING_INITIAL}), State.PENDING_FINAL, Actor.INITIAL),
-    Transition("reject", frozenset({State.PENDING_INITIAL}), State.REJECTED, Actor.INITIAL),
-    Transition("approve", frozenset({State.PENDING_FINAL}), State.EFFECTIVE, Actor.FINAL),
-    Transition("reject", frozenset({State.PENDING_FINAL}), State.REJECTED, Actor.FINAL),
-    Transition("change", frozenset({State.EFFECTIVE}), State.DRAFT, Actor.OWNER),
+from app.workflow.states import (  # noqa: F401  (the engine's names for them)
+    ACTION_LABELS, EDITABLE, REVIEWER_ROLES, STATE_LABELS, TRANSITIONS, Actor, State, Transition,
 )
+from app.workflow.registry import (  # noqa: F401
+    _REGISTRY, RecordType, record_type_of, record_types, register_record_type,
+)
+from app.errors import WorkflowError  # noqa: F401
 
-EDITABLE = frozenset({State.DRAFT.value, State.REJECTED.value})
-
-
-class WorkflowError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass
-class RecordType:
-    """What the engine needs to know of one record type."""
-
-    key: str  # e.g. "entrustment"
-    model: type
-    label: str  # e.g. "耗材委托授权"
-    menu_label: str  # the procurement menu whose holders own records (bundles.Menu.label)
-    #: (attribute, label) pairs compared for the field-level diff
-    diff_fields: tuple[tuple[str, str], ...] = ()
-    #: extra things to compare (e.g. attachments by name+hash, linked certificates)
-    diff_extras: Callable[[Any], dict[str, str]] | None = None
-    #: raises WorkflowError when the record is not complete enough to submit
-    check_complete: Callable[[Any], None] | None = None
-    #: builds a change revision (a new, unsaved row) from an effective record
-    clone: Callable[[Any], Any] | None = None
-    #: copies a revision's content onto its effective record
-    merge: Callable[[Any, Any], None] | None = None
-    #: raises WorkflowError when the approval that makes the record effective must be refused
-    check_approve: Callable[[Any], None] | None = None
-    #: called after every committed transition (e.g. to refresh dependent records)
-    after_transition: Callable[[Any], None] | None = None
-    #: config key holding the number of review levels (1 or 2)
-    levels_key: str = ""
-    extra: dict = field(default_factory=dict)
-
-    def levels(self) -> int:
-        levels = current_app.config.get("REVIEW_LEVELS", {}).get(self.key, 2)
-        return 1 if int(levels) == 1 else 2
-
-
-_REGISTRY: dict[type, RecordType] = {}
-
-
-def register_record_type(record_type: RecordType) -> RecordType:
-    _REGISTRY[record_type.model] = record_type
-    return record_type
-
-
-def record_type_of(record) -> RecordType:
-    try:
-        return _REGISTRY[type(record)]
-    except KeyError:
-        raise WorkflowError("不支持的记录类型") from None
+#: sent after every history row written with ``audited``: (record type, user=…, event=…, detail=…);
+#: the audit log subscribes (``app.services.audit``), so the engine needs nothing above it
+transition_written = Namespace().signal("workflow-transition-written")
 
 
 # -- who may act -------------------------------------------------------------
 def _reviewer_level(user) -> set[Actor]:
-    from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
-
     names = {r.name for r in getattr(user, "roles", [])}
-    levels = set()
-    if REVIEWER_INITIAL in names:
-        levels.add(Actor.INITIAL)
-    if REVIEWER_FINAL in names:
-        levels.add(Actor.FINAL)
-    return levels
+    return {actor for actor, role in REVIEWER_ROLES.items() if role in names}
 
 
 def _is_owner(record, user, rtype: RecordType) -> bool:
@@ -201,8 +98,8 @@ def _write_history(record, rtype: RecordType, user, action: str, before: str | N
         diff=json.dumps(diff, ensure_ascii=False) if diff else None,
     ))
     if audited:
-        audit.record(f"wf_{action}", user=user, unit=None,
-                     detail=f"{rtype.label}#{target_id} {STATE_LABELS.get(before or '', '')}→{STATE_LABELS[after]}")
+        transition_written.send(rtype, user=user, event=f"wf_{action}",
+                                detail=f"{rtype.label}#{target_id} {STATE_LABELS.get(before or '', '')}→{STATE_LABELS[after]}")
 
 
 def record_created(record, user, action: str | None = None, audited: bool = True) -> None:

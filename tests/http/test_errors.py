@@ -173,3 +173,52 @@ def test_login_next_off_site_or_with_crlf_goes_home(client):
         assert resp.status_code == 302, bad
         assert resp.headers["Location"] in ("/", "http://localhost/"), (bad, resp.headers["Location"])
         logout(client)
+
+
+def test_a_connection_that_dies_before_the_session_closes_is_not_a_500(app, monkeypatch):
+    """PostgreSQL gone between the response and the teardown's ROLLBACK (seen under `make soak`):
+    the app context's teardown must end the session quietly instead of raising (gunicorn's 500)."""
+    dialect = db.engine.dialect
+    dbapi = dialect.loaded_dbapi
+    failed = []
+
+    def dead_rollback(dbapi_connection):
+        failed.append(True)
+        raise dbapi.OperationalError("consuming input failed: server closed the connection unexpectedly")
+
+    ctx = app.app_context()  # a request's own app context, popped as a request's is
+    ctx.push()
+    db.session.execute(db.select(1))  # the session holds a connection inside a transaction
+    monkeypatch.setattr(dialect, "do_rollback", dead_rollback)
+    try:
+        ctx.pop()  # runs every teardown_appcontext function
+    finally:
+        monkeypatch.undo()
+    assert failed, "the teardown never rolled back: the test did not reach the dead connection"
+    assert db.session.execute(db.select(1)).scalar() == 1  # the next context gets a fresh connection
+
+
+def test_the_request_log_reads_the_user_without_a_query(app, unit_client):
+    """After an error handler's rollback the user is expired; logging it must not reload it."""
+    from flask import g
+
+    from app.models import AppUser
+    from app.ops.requestlog import _user_ids
+
+    user = db.session.scalars(db.select(AppUser).where(AppUser.unit_id.is_not(None))).first()
+    statements = []
+
+    def count(*args, **kwargs):
+        statements.append(args[2] if len(args) > 2 else "")
+
+    with app.test_request_context("/hall/"):
+        g._login_user = user
+        assert _user_ids() == (user.id, user.unit_id)
+        db.session.expire(user)
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            user_id, _unit_id = _user_ids()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert user_id == user.id
+        assert statements == []
