@@ -32,8 +32,10 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
         appbuilder = AppBuilder(update_perms=False, base_template="layout.html")
         appbuilder.init_app(app, db.session)
+        from app.services.record_types import register_all
         from app.views import register_views
 
+        register_all()  # the workflow's record types, before the views and menus derived from them
         register_views(appbuilder)
         from app.security.credentials import apply_limits
 

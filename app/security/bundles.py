@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from app.models.unit import UnitRole
+from app.workflow import registry
 
 # Business lines of the menu tree (药品 / 耗材).
 LINE_CONSUMABLE = "耗材"
@@ -119,11 +120,11 @@ def menu_tree(keys: Iterable[str]) -> dict[str, dict[str, list[Menu]]]:
 REVIEW_CATEGORY = "审核管理"
 REVIEW_OVERVIEW_MENU = "我的待办"
 _REVIEW_OVERVIEW = _view("ReviewOverviewView", "can_index") + (("menu_access", REVIEW_OVERVIEW_MENU),)
-REVIEWER_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "initial": _view("ReviewView", "can_list", "can_show", "can_edit") + (
-        ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待初审"), ("menu_access", "注册证待初审"),
-        ("menu_access", "产品待初审")) + _REVIEW_OVERVIEW,
-    "final": _view("ReviewView", "can_list", "can_show", "can_edit") + (
-        ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待复审"), ("menu_access", "注册证待复审"),
-        ("menu_access", "产品待复审")) + _REVIEW_OVERVIEW,
-}
+_REVIEW_PAGES = _view("ReviewView", "can_list", "can_show", "can_edit")
+
+
+def reviewer_permissions(level: str) -> tuple[tuple[str, str], ...]:
+    """What a reviewer of ``level`` (initial / final) needs: the queue menus of every registered
+    record type (委托授权待初审 …), the review pages and 我的待办."""
+    queues = tuple(("menu_access", r.queue_menu(level)) for r in registry.record_types())
+    return _REVIEW_PAGES + (("menu_access", REVIEW_CATEGORY),) + queues + _REVIEW_OVERVIEW

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.models import AccountRole, AppUser, RoleCeiling, Unit, UnitRole, UserKind
 from app.security import bundles
-from app.workflow.states import REVIEWER_ROLES, Actor
+from app.workflow.states import QUEUE_LABELS, REVIEWER_ROLES, Actor
 
 REVIEWER_INITIAL = REVIEWER_ROLES[Actor.INITIAL]
 REVIEWER_FINAL = REVIEWER_ROLES[Actor.FINAL]
@@ -100,12 +100,12 @@ def sync_roles() -> None:
     appbuilder.add_permissions(update_perms=True)
     for menu in bundles.MENUS + bundles.UNIT_ACCOUNT_MENUS:
         _pvms(menu.permissions)
-    for level in bundles.REVIEWER_PERMISSIONS.values():
-        _pvms(level)
+    for level in QUEUE_LABELS:
+        _pvms(bundles.reviewer_permissions(level))
     admin.permissions = list(sm.session.scalars(select(sm.permissionview_model)))
     for name, level in ((REVIEWER_INITIAL, "initial"), (REVIEWER_FINAL, "final")):
         reviewer = sm.add_role(name, commit=False)
-        reviewer.permissions = _pvms(bundles.REVIEWER_PERMISSIONS[level])
+        reviewer.permissions = _pvms(bundles.reviewer_permissions(level))
     unit_account = sm.add_role(UNIT_ACCOUNT_ROLE, commit=False)
     unit_account.permissions = _pvms(
         [p for m in bundles.UNIT_ACCOUNT_MENUS for p in m.permissions]

@@ -33,6 +33,8 @@ from app.i18n import N_
 from app.models import Entrustment, QualCertificate, QualItem, QualProduct, Unit, WorkflowHistory
 from app.models.national import NationalCertificate, NationalImport, NationalItem
 from app.models.unit import CATEGORY_LABELS, UNIT_ROLE_LABELS, UnitCategory, UnitRole
+from app.security import bundles
+from app.workflow import registry
 from app.workflow.engine import State
 
 # -- labels (source strings; the catalog translates them) --------------------
@@ -62,14 +64,17 @@ class RecordKind:
     list_view: str      # FAB view name whose can_list decides whether a user sees the type
 
 
-RECORD_KINDS: tuple[RecordKind, ...] = (
-    RecordKind("entrustment", Entrustment, N_("委托授权"), "ConsumableEntrustmentView.list",
-               "ConsumableEntrustmentView"),
-    RecordKind("certificate", QualCertificate, N_("注册证"), "ConsumableCertificateView.list",
-               "ConsumableCertificateView"),
-    RecordKind("product", QualProduct, N_("产品"), "ConsumableProductView.list", "ConsumableProductView"),
-)
-KINDS_BY_KEY = {k.key: k for k in RECORD_KINDS}
+def record_kinds() -> tuple[RecordKind, ...]:
+    """The workflow's registered record types, with the unit list page each one's numbers link to."""
+    out = []
+    for rtype in registry.record_types():
+        endpoint = bundles.MENUS_BY_KEY[rtype.menu_key].endpoint
+        out.append(RecordKind(rtype.key, rtype.model, rtype.review_label, endpoint, endpoint.split(".")[0]))
+    return tuple(out)
+
+
+def kind_by_key(key: str) -> RecordKind | None:
+    return next((k for k in record_kinds() if k.key == key), None)
 
 # Review queues: (level, state, column the wait runs from, label).
 QUEUE_LEVELS = (
@@ -239,7 +244,7 @@ def backlog(kind: RecordKind, level: str, now: dt.datetime) -> Backlog:
 def oldest_items(levels: Iterable[str], now: dt.datetime, limit: int = OLDEST_LIMIT) -> list[Item]:
     """The longest-waiting records across the given queues (each queue read in index order)."""
     items: list[Item] = []
-    for kind in RECORD_KINDS:
+    for kind in record_kinds():
         for level, state, column_name, _ in QUEUE_LEVELS:
             if level not in levels:
                 continue
@@ -255,8 +260,8 @@ def oldest_items(levels: Iterable[str], now: dt.datetime, limit: int = OLDEST_LI
 
 def backlog_charts(levels: Sequence[str], now: dt.datetime,
                    link: Callable[[RecordKind, str], str | None] | None = None) -> tuple[list[Chart], list[Backlog]]:
-    rows = [backlog(kind, level, now) for level in levels for kind in RECORD_KINDS]
-    kinds = {k.key: k for k in RECORD_KINDS}
+    rows = [backlog(kind, level, now) for level in levels for kind in record_kinds()]
+    kinds = {k.key: k for k in record_kinds()}
     categories = [f"{kinds[b.rtype].label}·{b.label}" for b in rows]
     links = [link(kinds[b.rtype], b.level) for b in rows] if link else None
     count = Chart("backlog", N_("待审数量（按队列）"), "bar", categories,
@@ -496,7 +501,7 @@ def platform_page(now: dt.datetime, link_queue=None, link_state=None) -> Page:
     page = Page()
     page.charts += unit_charts()
     page.charts.append(registrations_chart(now.date()))
-    page.charts.append(records_by_state_chart(RECORD_KINDS, None, link_state))
+    page.charts.append(records_by_state_chart(record_kinds(), None, link_state))
     charts, rows = backlog_charts(("initial", "final"), now, link_queue)
     page.charts += charts
     page.oldest = [b.oldest for b in rows if b.oldest is not None]
@@ -517,7 +522,7 @@ def qualification_page(unit_id: int, today: dt.date, kinds: Sequence[str], link_
                        link_flag=None) -> Page:
     """资质概览 of one unit: only the record types the user holds (``kinds``)."""
     page = Page()
-    held = [k for k in RECORD_KINDS if k.key in kinds]
+    held = [k for k in record_kinds() if k.key in kinds]
     if held:
         page.charts.append(records_by_state_chart(held, unit_id, link_state))
     expiring = [k for k in ("entrustment", "certificate") if k in kinds]
@@ -544,7 +549,7 @@ def list_filter(kind_key: str, args, today: dt.date) -> ListFilter:
 
     The same conditions count the overview's numbers, so a number and the rows behind its link agree.
     Unknown values are ignored (the unfiltered list)."""
-    kind = KINDS_BY_KEY[kind_key]
+    kind = kind_by_key(kind_key)
     conditions, labels = [], []
     state = args.get("state")
     if state in STATE_NAMES:

@@ -81,14 +81,14 @@ def _product_extras(record: QualProduct) -> dict[str, str]:
     return {"申请类型": "停用"} if record.purpose == DEACTIVATE else {}
 
 
-PRODUCT = engine.register_record_type(RecordType(
-    key="product", model=QualProduct, label="耗材产品", menu_label="耗材产品列表",
+PRODUCT = RecordType(
+    key="product", model=QualProduct, label="耗材产品", menu_key="consumable_product", review_label="产品",
     diff_fields=(("code", "27位耗材医保编码"), ("min_unit", "最小计量单位"), ("pack_unit", "最小包装单位"),
                  ("pack_ratio", "最小包装转换比"), ("pack_spec", "最小包装规格"), ("mid_unit", "中包装单位"),
                  ("mid_ratio", "中包装转换比"), ("mid_spec", "中包装规格")),
     diff_extras=_product_extras, check_complete=_product_complete, clone=_product_clone, merge=_product_merge,
     check_approve=_product_check_approve, after_transition=_product_after,
-))
+)
 
 
 # -- dictionary ---------------------------------------------------------------
@@ -376,7 +376,7 @@ def transfer_code(actor: AppUser, record: QualProduct, new_code: str) -> QualPro
 def delete_draft(actor: AppUser, record: QualProduct) -> None:
     """Remove an unneeded packaging that was never submitted."""
     _own(record, actor)
-    if record.state != State.DRAFT.value or engine.history_of("product", record.id)[1:]:
+    if record.state != State.DRAFT.value or engine.history_of(PRODUCT.key, record.id)[1:]:
         raise DomainError("只能删除从未提交过的待提交包装信息；已提交的请先撤回")
     db.session.delete(record)
     db.session.commit()

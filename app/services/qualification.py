@@ -111,13 +111,13 @@ def _entrustment_merge(original: Entrustment, revision: Entrustment) -> None:
     _merge_files(original, revision)
 
 
-ENTRUSTMENT = engine.register_record_type(RecordType(
-    key="entrustment", model=Entrustment, label="耗材委托授权", menu_label="耗材委托授权列表",
+ENTRUSTMENT = RecordType(
+    key="entrustment", model=Entrustment, label="耗材委托授权", menu_key="consumable_entrustment", review_label="委托授权",
     diff_fields=(("kind_label", "委托授权类型"), ("principal_name", "委托方/境外注册人"),
                  ("valid_from", "有效期开始"), ("valid_to", "有效期结束")),
     diff_extras=_entrustment_extras, check_complete=_entrustment_complete,
     clone=_entrustment_clone, merge=_entrustment_merge, after_transition=chain.after_transition,
-))
+)
 
 
 def entrustment_errors(kind, principal, valid_from, valid_to, cert_nos, slots: set[str],
@@ -277,13 +277,13 @@ def _certificate_merge(original: QualCertificate, revision: QualCertificate) -> 
     _merge_files(original, revision)
 
 
-CERTIFICATE = engine.register_record_type(RecordType(
-    key="certificate", model=QualCertificate, label="耗材注册证", menu_label="耗材注册证列表",
+CERTIFICATE = RecordType(
+    key="certificate", model=QualCertificate, label="耗材注册证", menu_key="consumable_certificate", review_label="注册证",
     diff_fields=(("cert_no", "注册备案号"), ("contact_name", "联系人"), ("contact_phone", "联系电话"),
                  ("remark", "备注")),
     diff_extras=_certificate_extras, check_complete=_certificate_complete,
     clone=_certificate_clone, merge=_certificate_merge, after_transition=chain.after_transition,
-))
+)
 
 PHONE_OR_LANDLINE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 

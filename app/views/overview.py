@@ -23,7 +23,6 @@ from app.security import bundles
 from app.services import overview
 from app.tenancy import NO_UNIT, current_unit_id
 
-RTYPE_LABELS = {k.key: k.label for k in overview.RECORD_KINDS}
 QUEUE_LABELS = {q[0]: q[3] for q in overview.QUEUE_LEVELS}
 
 
@@ -86,7 +85,7 @@ class OverviewBaseView(BaseView):
     def show_page(self, **extra):
         page = _translated(self.build())
         return self.render_template(self.template, page=page, title=gettext(self.page_title),
-                                    export_endpoint=self.export_endpoint, rtype_labels=RTYPE_LABELS,
+                                    export_endpoint=self.export_endpoint, rtype_labels={k.key: k.label for k in overview.record_kinds()},
                                     queue_labels=QUEUE_LABELS, **extra)
 
     def export(self, chart_key: str, fmt: str):
@@ -152,13 +151,13 @@ class QualificationOverviewView(OverviewBaseView):
 
     def held_kinds(self) -> list[str]:
         sm = self.appbuilder.sm
-        return [k.key for k in overview.RECORD_KINDS if sm.has_access("can_list", k.list_view)]
+        return [k.key for k in overview.record_kinds() if sm.has_access("can_list", k.list_view)]
 
     def build(self):
         unit_id = current_unit_id()
         if unit_id == NO_UNIT:
             abort(404)
-        kinds = {k.key: k for k in overview.RECORD_KINDS}
+        kinds = {k.key: k for k in overview.record_kinds()}
         return overview.qualification_page(
             unit_id, utcnow().date(), self.held_kinds(),
             link_state=lambda kind, state: url_for(kind.list_endpoint, state=state),

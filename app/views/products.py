@@ -54,7 +54,7 @@ def _removable(rows) -> set[int]:
         return set()
     counts = dict(db.session.execute(
         select(WorkflowHistory.record_id, func.count(WorkflowHistory.id))
-        .where(WorkflowHistory.record_type == "product", WorkflowHistory.record_id.in_(drafts))
+        .where(WorkflowHistory.record_type == products.PRODUCT.key, WorkflowHistory.record_id.in_(drafts))
         .group_by(WorkflowHistory.record_id)).all())
     return {pk for pk in drafts if counts.get(pk, 0) <= 1}
 
@@ -176,7 +176,7 @@ class ConsumableItemView(UnitScopedModelView):
 class ConsumableProductView(QualificationBaseView):
     datamodel = SQLAInterface(QualProduct)
     route_base = "/procurement/products"
-    rtype_key = "product"
+    rtype_key = products.PRODUCT.key
     endpoint_name = "ConsumableProductView"
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
 

@@ -235,7 +235,7 @@ def send_attachment(attachment: Attachment) -> Response:
 class ConsumableEntrustmentView(QualificationBaseView):
     datamodel = SQLAInterface(Entrustment)
     route_base = "/procurement/entrustments"
-    rtype_key = "entrustment"
+    rtype_key = q.ENTRUSTMENT.key
     endpoint_name = "ConsumableEntrustmentView"
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
     show_title = "委托授权详情"
@@ -356,7 +356,7 @@ class ConsumableEntrustmentView(QualificationBaseView):
 class ConsumableCertificateView(QualificationBaseView):
     datamodel = SQLAInterface(QualCertificate)
     route_base = "/procurement/certificates"
-    rtype_key = "certificate"
+    rtype_key = q.CERTIFICATE.key
     endpoint_name = "ConsumableCertificateView"
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
@@ -13,15 +14,32 @@ from app.models import Attachment, Unit
 from app.services import attachments, chain, national, products, qualification as q
 from app.views.forms import EmptyForm
 from app.views.qualification import _history_rows, send_attachment
-from app.workflow import engine
+from app.workflow import engine, registry
 from app.workflow.engine import STATE_LABELS, State, WorkflowError
+from app.workflow.states import QUEUE_LABELS, QUEUE_STATES
 
-RECORD_TYPES = {"entrustment": q.ENTRUSTMENT, "certificate": q.CERTIFICATE, "product": products.PRODUCT}
-QUEUES = {"initial": (State.PENDING_INITIAL.value, "待初审"), "final": (State.PENDING_FINAL.value, "待复审")}
+class _RecordTypes(Mapping):
+    """The registered record types by key (``app.workflow.registry``), read live."""
+
+    def __getitem__(self, key):
+        rtype = registry.by_key(key)
+        if rtype is None:
+            raise KeyError(key)
+        return rtype
+
+    def __iter__(self):
+        return iter([r.key for r in registry.record_types()])
+
+    def __len__(self):
+        return len(registry.record_types())
+
+
+RECORD_TYPES = _RecordTypes()
+QUEUES = {level: (QUEUE_STATES[level], label) for level, label in QUEUE_LABELS.items()}
 
 
 def _rtype(key: str):
-    rtype = RECORD_TYPES.get(key)
+    rtype = registry.by_key(key)
     if rtype is None:
         abort(404)
     return rtype
@@ -53,12 +71,12 @@ class ReviewView(BaseView):
     def queues(self):
         """审核管理: the queues this reviewer may open, with how many records wait in each."""
         counts = {}
-        for _name, key, queue in REVIEW_MENUS:
+        for _name, key, queue in registry.review_menus():
             if _may_see(queue):
                 model = RECORD_TYPES[key].model
                 counts[(key, queue)] = db.session.scalar(
                     select(func.count(model.id)).where(model.state == QUEUES[queue][0]))
-        return self.render_template("review/index.html", menus=REVIEW_MENUS, counts=counts, title="审核管理")
+        return self.render_template("review/index.html", menus=registry.review_menus(), counts=counts, title="审核管理")
 
     @expose("/<string:rtype_key>/<string:queue>/")
     @has_access
@@ -172,18 +190,8 @@ class ReviewView(BaseView):
         return send_attachment(attachment)
 
 
-REVIEW_MENUS = (
-    ("委托授权待初审", "entrustment", "initial"),
-    ("委托授权待复审", "entrustment", "final"),
-    ("注册证待初审", "certificate", "initial"),
-    ("注册证待复审", "certificate", "final"),
-    ("产品待初审", "product", "initial"),
-    ("产品待复审", "product", "final"),
-)
-
-
 def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(ReviewView())
-    for name, rtype_key, queue in REVIEW_MENUS:
+    for name, rtype_key, queue in registry.review_menus():
         appbuilder.add_link(name, href=f"/review/{rtype_key}/{queue}/", icon="fa-check-square-o",
                             category="审核管理", category_icon="fa-gavel")

@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import UserKind
 from app.models.mixins import utcnow
 from app.models.workflow import WorkflowHistory
+from app.security import bundles
 from app.workflow.states import (  # noqa: F401  (the engine's names for them)
     ACTION_LABELS, EDITABLE, REVIEWER_ROLES, STATE_LABELS, TRANSITIONS, Actor, State, Transition,
 )
@@ -49,7 +50,7 @@ def _is_owner(record, user, rtype: RecordType) -> bool:
     if not user.active:
         return False
     sm = current_app.appbuilder.sm
-    return ("menu_access", rtype.menu_label) in sm.get_user_permissions(user)
+    return ("menu_access", bundles.MENUS_BY_KEY[rtype.menu_key].label) in sm.get_user_permissions(user)
 
 
 def _may(transition: Transition, record, user, rtype: RecordType) -> bool:

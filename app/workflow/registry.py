@@ -1,7 +1,9 @@
 """The record types the workflow engine serves, registered explicitly at start-up.
 
 One :class:`RecordType` per model (委托授权, 注册证, 单件, 产品/包装): what the engine needs to
-know of it.  Metrics and the engine read the registry; it imports nothing of the app but errors.
+know of it.  ``app.services.record_types.register_all`` registers them when the app is created;
+review menus and queues, reviewer permissions, metrics and the engine read them from here.
+It imports nothing of the app but errors and the state data.
 """
 from __future__ import annotations
 
@@ -11,16 +13,18 @@ from typing import Any, Callable
 from flask import current_app
 
 from app.errors import WorkflowError
+from app.workflow.states import QUEUE_LABELS
 
 
 @dataclass
 class RecordType:
     """What the engine needs to know of one record type."""
 
-    key: str  # e.g. "entrustment"
+    key: str  # e.g. "entrustment": URLs, history rows, config (REVIEW_LEVELS)
     model: type
     label: str  # e.g. "耗材委托授权"
-    menu_label: str  # the procurement menu whose holders own records (bundles.Menu.label)
+    menu_key: str  # the procurement menu whose holders own the records (a key of bundles.MENUS_BY_KEY)
+    review_label: str  # e.g. "委托授权": its review queues are 委托授权待初审 / 委托授权待复审
     #: (attribute, label) pairs compared for the field-level diff
     diff_fields: tuple[tuple[str, str], ...] = ()
     #: extra things to compare (e.g. attachments by name+hash, linked certificates)
@@ -39,6 +43,10 @@ class RecordType:
     levels_key: str = ""
     extra: dict = field(default_factory=dict)
 
+    def queue_menu(self, level: str) -> str:
+        """The 审核管理 menu of one review queue (``level``: initial / final), e.g. 注册证待初审."""
+        return self.review_label + QUEUE_LABELS[level]
+
     def levels(self) -> int:
         levels = current_app.config.get("REVIEW_LEVELS", {}).get(self.key, 2)
         return 1 if int(levels) == 1 else 2
@@ -52,9 +60,26 @@ def record_types() -> list[RecordType]:
     return list(_REGISTRY.values())
 
 
+def by_key(key: str) -> RecordType | None:
+    return next((r for r in _REGISTRY.values() if r.key == key), None)
+
+
 def register_record_type(record_type: RecordType) -> RecordType:
+    """Register (or re-register) one record type; keys are unique."""
+    other = by_key(record_type.key)
+    if other is not None and other.model is not record_type.model:
+        raise ValueError(f"record type key {record_type.key!r} is already {other.model.__name__}'s")
     _REGISTRY[record_type.model] = record_type
     return record_type
+
+
+def unregister_record_type(record_type: RecordType) -> None:
+    _REGISTRY.pop(record_type.model, None)
+
+
+def review_menus() -> list[tuple[str, str, str]]:
+    """(menu name, record type key, level) of every review queue, in registry order."""
+    return [(r.queue_menu(level), r.key, level) for r in _REGISTRY.values() for level in QUEUE_LABELS]
 
 
 def record_type_of(record) -> RecordType:

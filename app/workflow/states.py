@@ -63,5 +63,10 @@ TRANSITIONS: tuple[Transition, ...] = (
 EDITABLE = frozenset({State.DRAFT.value, State.REJECTED.value})
 
 
+#: the review queues (levels) and the suffix of their menus (委托授权 + 待初审)
+QUEUE_LABELS = {"initial": "待初审", "final": "待复审"}
+#: the state a record waits in, per queue
+QUEUE_STATES = {"initial": State.PENDING_INITIAL.value, "final": State.PENDING_FINAL.value}
+
 #: the platform roles whose holders act as each review level
 REVIEWER_ROLES = {Actor.INITIAL: "初审员", Actor.FINAL: "复审员"}

@@ -71,7 +71,7 @@ def test_records_count_once_in_the_state_of_their_root_and_per_unit():
         "draft": 2, "pending_initial": 0, "pending_final": 0, "effective": 1, "rejected": 0}
     assert overview.state_counts(Entrustment)["rejected"] == 1
     assert overview.state_counts(Entrustment)["draft"] == 2
-    chart = overview.records_by_state_chart(overview.RECORD_KINDS, a.id)
+    chart = overview.records_by_state_chart(overview.record_kinds(), a.id)
     assert chart.categories == ["委托授权", "注册证", "产品"]
     assert chart.value("待提交", "委托授权") == 2
     assert chart.value("已生效", "委托授权") == 1
@@ -82,7 +82,7 @@ def test_records_chart_links_each_number_to_its_filtered_list():
     a = unit()
     certificate(a, "pending_final")
     db.session.commit()
-    kinds = [overview.KINDS_BY_KEY["certificate"]]
+    kinds = [overview.kind_by_key("certificate")]
     chart = overview.records_by_state_chart(kinds, a.id, link=lambda k, s: f"/{k.key}?state={s}")
     final = next(s for s in chart.series if s.name == "待复审")
     assert final.values == [1] and final.links == ["/certificate?state=pending_final"]
@@ -97,7 +97,7 @@ def test_backlog_counts_waits_percentiles_and_oldest_of_each_queue():
     entrustment(a, "pending_final", submitted_at=days_ago(30), reviewed_at=days_ago(4))
     entrustment(a, "effective", submitted_at=days_ago(50))
     db.session.commit()
-    kind = overview.KINDS_BY_KEY["entrustment"]
+    kind = overview.kind_by_key("entrustment")
     initial = overview.backlog(kind, "initial", NOW)
     assert initial.count == 4
     assert initial.p50_days == 2.0  # nearest rank: the 2nd of 4 waits
@@ -106,7 +106,7 @@ def test_backlog_counts_waits_percentiles_and_oldest_of_each_queue():
     assert initial.oldest.unit_name == "甲"
     final = overview.backlog(kind, "final", NOW)
     assert (final.count, final.p50_days, final.p90_days) == (1, 4.0, 4.0)
-    empty = overview.backlog(overview.KINDS_BY_KEY["product"], "initial", NOW)
+    empty = overview.backlog(overview.kind_by_key("product"), "initial", NOW)
     assert (empty.count, empty.p50_days, empty.oldest) == (0, None, None)
 
 
@@ -115,7 +115,7 @@ def test_percentiles_use_the_nearest_rank_on_ten_items():
     for d in range(1, 11):  # waits 1..10 days
         certificate(a, "pending_initial", submitted_at=days_ago(d))
     db.session.commit()
-    b = overview.backlog(overview.KINDS_BY_KEY["certificate"], "initial", NOW)
+    b = overview.backlog(overview.kind_by_key("certificate"), "initial", NOW)
     assert (b.count, b.p50_days, b.p90_days, b.oldest.waited_days) == (10, 5.0, 9.0, 10.0)
 
 
