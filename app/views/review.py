@@ -94,8 +94,7 @@ class ReviewView(BaseView):
         if filters["unit"]:
             query = query.where(Unit.name.contains(filters["unit"], autoescape=True))
         if filters["number"]:
-            key = {"entrustment": "number", "certificate": "cert_no", "product": "code"}[rtype_key]
-            query = query.where(getattr(model, key).contains(filters["number"], autoescape=True))
+            query = query.where(getattr(model, rtype.number_field).contains(filters["number"], autoescape=True))
         start, end = _day(filters["from"]), _day(filters["to"])
         if start:
             query = query.where(model.submitted_at >= dt.datetime.combine(start, dt.time.min))

@@ -25,6 +25,10 @@ class RecordType:
     label: str  # e.g. "耗材委托授权"
     menu_key: str  # the procurement menu whose holders own the records (a key of bundles.MENUS_BY_KEY)
     review_label: str  # e.g. "委托授权": its review queues are 委托授权待初审 / 委托授权待复审
+    #: the column the queues' 编号或编码 filter searches, and shown as the record's number
+    number_field: str = "id"
+    #: the number shown for a record where the column alone is not enough (e.g. code + 规格)
+    describe: Callable[[Any], str] | None = None
     #: (attribute, label) pairs compared for the field-level diff
     diff_fields: tuple[tuple[str, str], ...] = ()
     #: extra things to compare (e.g. attachments by name+hash, linked certificates)
@@ -42,6 +46,10 @@ class RecordType:
     #: config key holding the number of review levels (1 or 2)
     levels_key: str = ""
     extra: dict = field(default_factory=dict)
+
+    def number_of(self, record) -> str:
+        """What identifies one record to a person in queues and lists."""
+        return self.describe(record) if self.describe else str(getattr(record, self.number_field) or "")
 
     def queue_menu(self, level: str) -> str:
         """The 审核管理 menu of one review queue (``level``: initial / final), e.g. 注册证待初审."""
