@@ -60,6 +60,8 @@ class UnitScopedModelView(ModelView):
 
     # -- ownership ---------------------------------------------------------
     def get_owned_or_404(self, pk):
+        if not str(pk).isdigit() or not str(pk).isascii() or len(str(pk)) > 18:
+            abort(404)
         item = self.datamodel.get(pk, self._base_filters)
         if item is None or getattr(item, self.unit_column) != current_unit_id():
             abort(404)
@@ -78,11 +80,18 @@ class UnitScopedModelView(ModelView):
     # -- FAB holes: actions and related views load rows unfiltered ----------
     @expose("/action/<string:name>/<pk>", methods=["POST"])
     def action(self, name, pk):
+        """One record's action: an unknown action or another unit's id is 404 before FAB loads it."""
+        if name not in self.actions:
+            abort(404)
         self.get_owned_or_404(pk)
         return super().action(name, pk)
 
     @expose("/action_post", methods=["POST"])
     def action_post(self):
+        """The ticked rows' action: every id must be the unit's own, or nothing runs (404)."""
+        name = request.form.get("action", "")
+        if name not in self.actions or not self.actions[name].multiple:
+            abort(400)
         for pk in request.form.getlist("rowid"):
             self.get_owned_or_404(pk)
         return super().action_post()

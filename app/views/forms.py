@@ -102,10 +102,23 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
             form.form_errors.append(message)
 
 
-def apply_post(change: Callable[[], object], done_message: str, done_url: str):
-    """The POST of a page whose rules live in a service: CSRF checked, ``change()`` run;
-    returns ``(redirect, {})`` when it succeeded, else ``(None, field errors)`` with the
-    session rolled back (a refused workflow step is flashed instead)."""
+def notify(message, category: str = "info") -> None:
+    """Flash a message (a msgid or :class:`app.i18n.Msg`) in the reader's language.
+
+    The flash is stored as the translated text: a ``Msg`` would reach the next page as its
+    Chinese rendering (the session keeps plain strings), so it is translated here, once.
+    """
+    from app.i18n import translate
+
+    flash(translate(message), category)
+
+
+def apply_post(change: Callable[[], object], done_message, done_url: str):
+    """The one POST idiom of a page whose rules live in a service: CSRF checked, ``change()``
+    run; returns ``(redirect, {})`` when it succeeded (``done_message`` flashed: a msgid, a
+    :class:`app.i18n.Msg` or a callable making one from what ``change`` did), else ``(None,
+    field errors)`` with the session rolled back (a refused step without a field is flashed).
+    Views never roll back themselves."""
     from app.extensions import db
     from app.services.errors import DomainError, ValidationFailed
     from app.workflow.engine import WorkflowError
@@ -119,9 +132,9 @@ def apply_post(change: Callable[[], object], done_message: str, done_url: str):
         return None, exc.errors
     except (DomainError, WorkflowError) as exc:
         db.session.rollback()
-        flash(exc.message, "danger")
+        notify(exc.message, "danger")
         return None, {}
-    flash(done_message, "success")
+    notify(done_message() if callable(done_message) else done_message, "success")
     return redirect(done_url), {}
 
 

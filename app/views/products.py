@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from flask import Response, abort, flash, g, redirect, request, url_for
+from flask import Response, abort, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
@@ -16,12 +16,12 @@ from app.models.national import NationalItem, NationalSpec
 from app.models.workflow import WorkflowHistory
 from app.services import chain, db_limits, product_import, product_query, products
 from app.services.national import transfers_for
-from app.services.errors import DomainError
 from app.tenancy import UnitScopedModelView, current_unit_id
-from app.views.forms import EmptyForm, apply_post
-from app.views.qualification import QualificationBaseView, back_to as _back
+from app.i18n import Msg
+from app.views.forms import EmptyForm, apply_post, notify
+from app.views.workflow import WorkflowModelView, back_to as _back
 from app.workflow import engine
-from app.workflow.engine import STATE_LABELS, WorkflowError
+from app.workflow.engine import STATE_LABELS
 
 
 def xlsx_response(data: bytes, filename: str) -> Response:
@@ -65,15 +65,16 @@ def _import(item: QualItem | None):
         abort(400)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("请选择要导入的Excel文件", "danger")
+        notify("请选择要导入的Excel文件", "danger")
         return None
     try:
         db_limits.allow()  # imports have their own statement budget
         result = product_import.import_packaging(g.user, upload.stream, upload.filename, item=item)
     except product_import.ImportRefused as exc:
-        flash(exc.message, "danger")
+        notify(exc.message, "danger")
         return None
-    flash(f"导入完成：成功{result.saved}条，失败{result.rejected_total}条", "success" if not result.rejected_total else "warning")
+    notify(Msg("导入完成：成功%(saved)s条，失败%(rejected)s条", saved=result.saved, rejected=result.rejected_total),
+           "success" if not result.rejected_total else "warning")
     return result
 
 
@@ -132,15 +133,7 @@ class ConsumableItemView(UnitScopedModelView):
     def remove(self, pk):
         """删除 of a single item added by mistake, while no packaging was entered under it."""
         item = self.get_owned_or_404(pk)
-        if not EmptyForm().validate_on_submit():
-            abort(400)
-        try:
-            products.remove_item(g.user, item)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            flash("已删除该单件", "success")
+        apply_post(lambda: products.remove_item(g.user, item), "已删除该单件", "")
         return redirect(url_for("ConsumableItemView.list"))
 
     @expose("/products/<int:pk>", methods=["GET", "POST"])
@@ -173,12 +166,14 @@ class ConsumableItemView(UnitScopedModelView):
             allowed=lambda r: engine.allowed_actions(r, g.user), states=STATE_LABELS, title="维护产品信息")
 
 
-class ConsumableProductView(QualificationBaseView):
+class ConsumableProductView(WorkflowModelView):
     datamodel = SQLAInterface(QualProduct)
     route_base = "/procurement/products"
-    rtype_key = products.PRODUCT.key
-    endpoint_name = "ConsumableProductView"
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+    record_type = products.PRODUCT
+    deleted_message = "已删除该包装信息"
+
+    def delete_draft(self, record) -> None:
+        products.delete_draft(g.user, record)
 
     @expose("/list/", methods=["GET", "POST"])
     @has_access
@@ -199,7 +194,7 @@ class ConsumableProductView(QualificationBaseView):
     @has_access
     def add(self):
         """Packaging is added on its single item's page (维护产品信息 → 新增包装), never generically."""
-        flash("请在耗材单件列表中点击“维护产品信息”后新增包装", "info")
+        notify("请在耗材单件列表中点击“维护产品信息”后新增包装", "info")
         return redirect(url_for("ConsumableItemView.list"))
 
     @expose("/edit/<int:pk>", methods=["GET", "POST"])
@@ -233,36 +228,14 @@ class ConsumableProductView(QualificationBaseView):
                                     spec=_specs_by_code([record.code]).get(record.code), states=STATE_LABELS,
                                     title="产品详情")
 
-    @expose("/delete/<int:pk>", methods=["POST"])
-    @has_access
-    def delete(self, pk):
-        record = self.get_owned_or_404(pk)
-        if not EmptyForm().validate_on_submit():
-            abort(400)
-        try:
-            products.delete_draft(g.user, record)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            flash("已删除该包装信息", "success")
-        return redirect(_back(url_for("ConsumableProductView.list")))
-
     @expose("/deactivate/<int:pk>", methods=["POST"])
     @has_access
     @permission_name("edit")
     def deactivate(self, pk):
         """停用 of an effective packaging: a request through review."""
         record = self.get_owned_or_404(pk)
-        if not EmptyForm().validate_on_submit():
-            abort(400)
-        try:
-            products.request_deactivation(g.user, record)
-        except (DomainError, WorkflowError) as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            flash("已提交停用申请，审核通过前该包装仍然有效", "success")
+        apply_post(lambda: products.request_deactivation(g.user, record),
+                   "已提交停用申请，审核通过前该包装仍然有效", "")
         return redirect(_back(url_for("ConsumableProductView.list")))
 
     @expose("/transfer/<int:pk>", methods=["POST"])
@@ -271,33 +244,14 @@ class ConsumableProductView(QualificationBaseView):
     def transfer(self, pk):
         """转码: open a change revision of an effective product moved to its new national code."""
         record = self.get_owned_or_404(pk)
-        if not EmptyForm().validate_on_submit():
-            abort(400)
-        try:
-            revision = products.transfer_code(g.user, record, request.form.get("new_code", ""))
-        except (DomainError, engine.WorkflowError) as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
+        old_code, made = record.code, []
+        done, _ = apply_post(
+            lambda: made.append(products.transfer_code(g.user, record, request.form.get("new_code", ""))),
+            lambda: Msg("已按国家转码生成变更（%(old)s → %(new)s），请核对包装信息后提交审核", old=old_code, new=made[0].code),
+            "")
+        if done is None:
             return redirect(_back(url_for("ConsumableProductView.list")))
-        flash(f"已按国家转码生成变更（{record.code} → {revision.code}），请核对包装信息后提交审核", "success")
-        return redirect(url_for("ConsumableProductView.edit", pk=revision.id))
-
-    @expose("/batch-submit", methods=["POST"])
-    @has_access
-    @permission_name("edit")
-    def batch_submit(self):
-        if not EmptyForm().validate_on_submit():
-            abort(400)
-        records = [self.get_owned_or_404(pk) for pk in request.form.getlist("rowid")]
-        if not records:
-            flash("请先勾选需要提交的产品", "warning")
-        else:
-            result = engine.batch(records, "submit", g.user)
-            if result.ok:
-                flash(f"批量提交：成功{len(result.ok)}条", "success")
-            for _pk, reason in result.failed:
-                flash(reason, "danger")
-        return redirect(_back(url_for("ConsumableProductView.list")))
+        return redirect(url_for("ConsumableProductView.edit", pk=made[0].id))
 
     @expose("/template")
     @has_access

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from sqlalchemy import func, select
@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Attachment, Unit
 from app.services import attachments, chain, national, products, qualification as q
-from app.views.forms import EmptyForm
-from app.views.qualification import _history_rows, send_attachment
+from app.i18n import Msg, N_, translate
+from app.views.forms import EmptyForm, apply_post, notify
+from app.views.workflow import history_rows, send_attachment
 from app.workflow import engine, registry
-from app.workflow.engine import STATE_LABELS, State, WorkflowError
+from app.workflow.engine import STATE_LABELS, State
 from app.workflow.states import QUEUE_LABELS, QUEUE_STATES
 
 class _RecordTypes(Mapping):
@@ -128,7 +129,7 @@ class ReviewView(BaseView):
             files=q.files_of(record), slot_labels=q.SLOT_LABELS, nationals=nationals,
             changes=engine.diff(engine.snapshot(original, rtype),
                                        engine.snapshot(record, rtype)) if original else [],
-            allowed=engine.allowed_actions(record, g.user), history=_history_rows(rtype.key, record.revision_of_id
+            allowed=engine.allowed_actions(record, g.user), history=history_rows(rtype.key, record.revision_of_id
                                                                                    or record.id),
             unit=db.session.get(Unit, record.unit_id), states=STATE_LABELS, form=EmptyForm(), title="审核",
             standing=standing, product_info=product_info,
@@ -149,15 +150,12 @@ class ReviewView(BaseView):
         if action not in ("approve", "reject"):
             abort(400)
         queue = "final" if record.state == State.PENDING_FINAL.value else "initial"
-        try:
-            engine.apply(record, action, g.user, opinion=request.form.get("opinion"),
-                         expected_version=request.form.get("version", type=int))
-        except WorkflowError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-            return redirect(url_for("ReviewView.detail", rtype_key=rtype_key, pk=pk))
-        flash("审核通过" if action == "approve" else "已退回（审核不通过）", "success")
-        return redirect(url_for("ReviewView.queue", rtype_key=rtype_key, queue=queue))
+        done, _ = apply_post(
+            lambda: engine.apply(record, action, g.user, opinion=request.form.get("opinion"),
+                                 expected_version=request.form.get("version", type=int)),
+            N_("审核通过") if action == "approve" else N_("已退回（审核不通过）"),
+            url_for("ReviewView.queue", rtype_key=rtype_key, queue=queue))
+        return done or redirect(url_for("ReviewView.detail", rtype_key=rtype_key, pk=pk))
 
     @expose("/<string:rtype_key>/<string:queue>/batch-approve", methods=["POST"])
     @has_access
@@ -170,13 +168,13 @@ class ReviewView(BaseView):
         records = [r for r in (db.session.get(rtype.model, i) for i in ids)
                    if r is not None and attachments.submitted_once(r)]
         if not records:
-            flash("请先勾选需要审核的记录", "warning")
+            notify("请先勾选需要审核的记录", "warning")
         else:
             result = engine.batch(records, "approve", g.user, opinion=request.form.get("opinion"))
             if result.ok:
-                flash(f"批量审核通过：成功{len(result.ok)}条", "success")
+                notify(Msg("批量审核通过：成功%(n)s条", n=len(result.ok)), "success")
             for rid, reason in result.failed:
-                flash(f"#{rid}：{reason}", "danger")
+                notify(Msg("#%(id)s：%(reason)s", id=rid, reason=translate(reason)), "danger")
         return redirect(url_for("ReviewView.queue", rtype_key=rtype_key, queue=queue))
 
     @expose("/file/<int:attachment_id>")

@@ -129,11 +129,11 @@ def test_cancel_change_and_delete_draft_through_pages(world):
     client, maker = world["client"], world["maker"]
     cert = approve(certificate(maker), world)
     token = csrf_token(client, "/procurement/certificates/list/")
-    client.post(f"/procurement/certificates/change/{cert.id}", data={"csrf_token": token})
+    client.post(f"/procurement/certificates/action/change/{cert.id}", data={"csrf_token": token})
     revision = engine.pending_revision(cert)
     html = text(client.get("/procurement/certificates/list/"))
     assert "撤销变更" in html
-    resp = client.post(f"/procurement/certificates/cancel-change/{revision.id}", data={"csrf_token": token},
+    resp = client.post(f"/procurement/certificates/action/cancel_change/{revision.id}", data={"csrf_token": token},
                        follow_redirects=True)
     assert "已撤销变更" in text(resp)
     db.session.expire_all()
@@ -143,13 +143,13 @@ def test_cancel_change_and_delete_draft_through_pages(world):
         kind="contract", principal_name="某委托方", valid_from=TODAY, valid_to=TODAY + dt.timedelta(days=30),
         cert_nos=[], uploads={"proof": ("proof.pdf", PDF)}))
     html = text(client.get("/procurement/entrustments/list/"))
-    assert f'/procurement/entrustments/remove/{draft.id}' in html
-    resp = client.post(f"/procurement/entrustments/remove/{draft.id}", data={"csrf_token": token},
+    assert f'/procurement/entrustments/action/remove/{draft.id}' in html
+    resp = client.post(f"/procurement/entrustments/action/remove/{draft.id}", data={"csrf_token": token},
                        follow_redirects=True)
     assert "已删除" in text(resp)
     assert db.session.scalar(select(func.count(Entrustment.id))) == 0
     # a submitted record offers no 删除 and a forged POST is refused
-    resp = client.post(f"/procurement/certificates/remove/{cert.id}", data={"csrf_token": token},
+    resp = client.post(f"/procurement/certificates/action/remove/{cert.id}", data={"csrf_token": token},
                        follow_redirects=True)
     assert "只能删除从未提交过的" in text(resp)
 
@@ -165,7 +165,7 @@ def test_link_from_the_add_page_says_a_draft_was_saved_and_can_be_abandoned(worl
     html = text(resp)
     assert "已保存为待提交的委托授权草稿" in html and "放弃新增" in html
     record = db.session.scalar(select(Entrustment))
-    client.post(f"/procurement/entrustments/remove/{record.id}", data={"csrf_token": token})
+    client.post(f"/procurement/entrustments/action/remove/{record.id}", data={"csrf_token": token})
     assert db.session.scalar(select(func.count(Entrustment.id))) == 0
 
 
@@ -264,7 +264,7 @@ def test_everyday_words_login_scope_product_list_column_and_hall_bar(app, world)
     home = text(client.get("/"))
     assert "进入单位网厅" in home and 'id="back-to-hall"' not in home  # not on the blue banner
     token = csrf_token(client, "/procurement/certificates/list/")
-    flashed = text(client.post("/procurement/certificates/batch-submit", data={"csrf_token": token},
+    flashed = text(client.post("/procurement/certificates/action_post", data={"csrf_token": token, "action": "submit"},
                                follow_redirects=True))
     bar = flashed.index('id="back-to-hall"')
     messages = flashed.index('class="col-md-12 flash-messages"')

@@ -52,7 +52,7 @@ def test_entrustment_change_of_end_date_and_certificates_through_pages(setup):
     record = q.save_entrustment(user, None, data, submit=True)
     review_through_pages(reviewers, "entrustment", record.id)
     token = csrf_token(client, "/procurement/entrustments/list/")
-    resp = client.post(f"/procurement/entrustments/change/{record.id}", data={"csrf_token": token})
+    resp = client.post(f"/procurement/entrustments/action/change/{record.id}", data={"csrf_token": token})
     revision = db.session.scalar(select(Entrustment).where(Entrustment.revision_of_id == record.id))
     assert resp.headers["Location"].endswith(f"/procurement/entrustments/edit/{revision.id}")
     # only the end date changes; the linked certificates are kept
@@ -65,7 +65,7 @@ def test_entrustment_change_of_end_date_and_certificates_through_pages(setup):
     record = db.session.get(Entrustment, record.id)
     assert record.valid_to == dt.date(2032, 6, 30) and record.cert_numbers == [A, B]
     # a second change: remove B, add C through 关联注册证, replace the English letter
-    client.post(f"/procurement/entrustments/change/{record.id}", data={"csrf_token": token})
+    client.post(f"/procurement/entrustments/action/change/{record.id}", data={"csrf_token": token})
     revision = db.session.scalar(select(Entrustment).where(Entrustment.revision_of_id == record.id,
                                                            Entrustment.state == "draft"))
     client.post(f"/procurement/entrustments/link/{revision.id}", data={"csrf_token": token, "cert_nos": [C]})

@@ -252,6 +252,51 @@ def test_scoped_base_view_closes_fabs_action_hole(app, two_units):
         assert view.get_owned_or_404(a_role.id).id == a_role.id
 
 
+def test_every_workflow_action_refuses_another_units_record(app, two_units):
+    """The transitions are FAB actions on WorkflowModelView: each one, on one record and on the
+    ticked rows, refuses unit A's record to unit B (404, nothing changed); unit A's own works."""
+    from app.views.workflow import WorkflowModelView
+
+    a, a_op, a_role, b = two_units
+    targets = records_of_a(app, a, a_op, a_role)
+    views = [v for v in app.appbuilder.baseviews if isinstance(v, WorkflowModelView)]
+    assert {type(v).__name__ for v in views} >= {"ConsumableEntrustmentView", "ConsumableCertificateView",
+                                                 "ConsumableProductView"}
+    intruder = IsolatedClient(app, app.response_class, use_cookies=True)
+    login(intruder, b.username, PASSWORD)
+    token = csrf_token(intruder, "/hall/password")
+    before = snapshot()
+    tried = 0
+    for view in views:
+        assert set(view.actions) == {"submit", "withdraw", "change", "cancel_change", "remove"}
+        pk = targets[view.datamodel.obj]
+        base = view.route_base
+        for name, item in view.actions.items():
+            resp = intruder.post(f"{base}/action/{name}/{pk}", data={"csrf_token": token})
+            assert resp.status_code == 404, (base, name, resp.status_code)
+            if item.multiple:
+                resp = intruder.post(f"{base}/action_post", data={"csrf_token": token, "action": name,
+                                                                  "rowid": [str(pk)]})
+                assert resp.status_code == 404, (base, name, "multiple", resp.status_code)
+            db.session.expire_all()
+            assert snapshot() == before, (base, name)
+            tried += 1
+        for junk in ("nosuchaction", "delete"):
+            assert intruder.post(f"{base}/action/{junk}/{pk}", data={"csrf_token": token}).status_code == 404
+        assert intruder.post(f"{base}/action_post", data={"csrf_token": token, "action": "change",
+                                                          "rowid": [str(pk)]}).status_code == 400  # single only
+    assert tried == 15
+    # positive control: the owner's own 撤回 goes through the same guard and is applied
+    owner = IsolatedClient(app, app.response_class, use_cookies=True)
+    login(owner, a.username, PASSWORD)
+    owner_token = csrf_token(owner, "/hall/password")
+    cert_id = targets[QualCertificate]
+    resp = owner.post(f"/procurement/certificates/action/withdraw/{cert_id}", data={"csrf_token": owner_token})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(QualCertificate, cert_id).state == "draft"
+
+
 def test_forged_batch_submit_ids_are_refused(app, two_units):
     a, a_op, a_role, b = two_units
     cert_id = db.session.scalar(select(QualCertificate.id).where(QualCertificate.unit_id == a.unit_id))
@@ -259,7 +304,8 @@ def test_forged_batch_submit_ids_are_refused(app, two_units):
     login(client, b.username, PASSWORD)
     token = csrf_token(client, "/hall/password")
     before = snapshot()
-    resp = client.post("/procurement/certificates/batch-submit", data={"csrf_token": token, "rowid": [str(cert_id)]})
+    resp = client.post("/procurement/certificates/action_post", data={"csrf_token": token, "action": "submit",
+                                                                      "rowid": [str(cert_id)]})
     assert_refused(resp, "batch-submit")
     db.session.expire_all()
     assert snapshot() == before

@@ -187,11 +187,11 @@ def test_row_buttons_sit_in_each_rows_operation_cell(maker_client):
         assert 'class="row-actions"' in html and '<div class="row-actions"' not in html  # no block under the table
         row = row_html(html, draft.id)
         for words in ("查看", "编辑", "变更记录", f"/procurement/products/edit/{draft.id}",
-                      f"/procurement/products/delete/{draft.id}", 'name="rowid"', 'form="product-batch"'):
+                      f"/procurement/products/action/remove/{draft.id}", 'name="rowid"', 'form="product-batch"'):
             assert words in row, (url, words)
         row = row_html(html, pending.id)
-        assert f"/procurement/products/withdraw/{pending.id}" in row and ">撤回<" in row
-        assert "/procurement/products/edit/" not in row and "/delete/" not in row and 'name="rowid"' not in row
+        assert f"/procurement/products/action/withdraw/{pending.id}" in row and ">撤回<" in row
+        assert "/procurement/products/edit/" not in row and "/action/remove/" not in row and 'name="rowid"' not in row
         # the 批量提交 form is not wrapped round the row forms (forms cannot nest)
         batch = re.search(r'<form[^>]*id="product-batch".*?</form>', html, re.S).group(0)
         assert "<table" not in batch and "/withdraw/" not in batch
@@ -219,14 +219,14 @@ def test_withdrawing_a_draft_packaging_removes_it(maker_client):
     unwanted = products.add_packaging(maker_client.user, item, products.Packaging(ITEM + "0000002", "个", "袋", 5))
     page = f"/procurement/items/products/{item.id}"
     token = csrf_token(maker_client, page)
-    resp = maker_client.post(f"/procurement/products/delete/{unwanted.id}", data={"csrf_token": token, "back": page})
+    resp = maker_client.post(f"/procurement/products/action/remove/{unwanted.id}", data={"csrf_token": token, "back": page})
     assert resp.status_code == 302 and resp.headers["Location"].endswith(page)
     html = text(maker_client.get(page))
     assert "已删除该包装信息" in html and f'data-id="{unwanted.id}"' not in html and f'data-id="{keep.id}"' in html
     db.session.expire_all()
     assert db.session.get(QualProduct, unwanted.id) is None and db.session.get(QualProduct, keep.id) is not None
     # an outside address in ``back`` is not followed
-    resp = maker_client.post(f"/procurement/products/delete/{keep.id}",
+    resp = maker_client.post(f"/procurement/products/action/remove/{keep.id}",
                              data={"csrf_token": token, "back": "//evil.example/"})
     assert resp.headers["Location"].endswith("/procurement/products/list/")
 
@@ -237,7 +237,7 @@ def test_pending_packaging_withdraws_to_draft_and_back_to_its_page(maker_client)
                                     submit=True)
     page = f"/procurement/items/products/{item.id}"
     token = csrf_token(maker_client, page)
-    resp = maker_client.post(f"/procurement/products/withdraw/{record.id}",
+    resp = maker_client.post(f"/procurement/products/action/withdraw/{record.id}",
                              data={"csrf_token": token, "version": record.version, "back": page})
     assert resp.status_code == 302 and resp.headers["Location"].endswith(page)
     db.session.expire_all()

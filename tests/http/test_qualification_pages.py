@@ -64,7 +64,7 @@ def test_entrustment_link_submit_withdraw_through_pages(maker_client):
     assert "已提交，等待审核" in text(resp) and "待初审" in text(resp)
     db.session.expire_all()
     record = db.session.get(Entrustment, record.id)
-    resp = maker_client.post(f"/procurement/entrustments/withdraw/{record.id}",
+    resp = maker_client.post(f"/procurement/entrustments/action/withdraw/{record.id}",
                              data={"csrf_token": token, "version": record.version}, follow_redirects=True)
     assert "已撤回" in text(resp)
     history = text(maker_client.get(f"/procurement/entrustments/history/{record.id}"))
@@ -98,8 +98,8 @@ def test_certificate_add_edit_batch_submit(maker_client):
     assert "保存成功" in text(resp)
     db.session.expire_all()
     assert db.session.get(QualCertificate, record.id).cert_no == "粤械注准20152660001"  # forged field ignored
-    resp = maker_client.post("/procurement/certificates/batch-submit",
-                             data={"csrf_token": token, "rowid": [str(record.id)]}, follow_redirects=True)
+    resp = maker_client.post("/procurement/certificates/action_post",
+                             data={"csrf_token": token, "action": "submit", "rowid": [str(record.id)]}, follow_redirects=True)
     assert "批量提交：成功1条" in text(resp)
     edit = maker_client.get(f"/procurement/certificates/edit/{record.id}", follow_redirects=True)
     assert "不能编辑" in text(edit)
@@ -230,11 +230,11 @@ def test_certificate_row_buttons_sit_in_the_rows(maker_client):
     for words in ("查看", "变更记录", f"/procurement/certificates/edit/{draft.id}", ">编辑<", 'form="batch-form"'):
         assert words in r
     r = row("粤械注准20152660002")
-    assert f"/procurement/certificates/withdraw/{pending.id}" in r and ">撤回<" in r and ">编辑<" not in r
+    assert f"/procurement/certificates/action/withdraw/{pending.id}" in r and ">撤回<" in r and ">编辑<" not in r
     batch = re.search(r'<form[^>]*id="batch-form".*?</form>', html, re.S).group(0)
     assert "<table" not in batch
     assert re.search(r'<button type="submit" form="batch-form"[^>]*>批量提交</button>', html)
     token = csrf_token(maker_client, "/procurement/certificates/list/")
-    resp = maker_client.post(f"/procurement/certificates/withdraw/{pending.id}",
+    resp = maker_client.post(f"/procurement/certificates/action/withdraw/{pending.id}",
                              data={"csrf_token": token, "version": pending.version}, follow_redirects=True)
     assert "已撤回" in text(resp)
