@@ -244,10 +244,17 @@ class SmsOutboxView(ModelView):
     label_columns = {"created_at": "发送时间", "phone": "手机号码", "purpose": "用途",
                      "content": "短信内容", "shown_content": "短信内容", "status": "状态",
                      "attempts": "尝试次数", "sent_at": "送达时间", "last_error": "失败原因"}
-    search_form_extra_fields = {"created_at": datetime_search_field("发送时间")}
     formatters_columns = {"created_at": fmt_datetime, "sent_at": fmt_datetime, "purpose": fmt_label(PURPOSE_LABELS),
                           "status": fmt_label(STATUS_LABELS), "last_error": fmt_blank}
     base_order = ("id", "desc")
+
+    def __init__(self, **kwargs):
+        # 状态 as a choice of the labels (发送失败 …), not the stored code
+        self.search_form_extra_fields = {
+            "created_at": datetime_search_field("发送时间"),
+            "status": SelectField(_l("状态"), choices=[(code, _l(label)) for code, label in STATUS_LABELS.items()]),
+        }
+        super().__init__(**kwargs)
 
 
 class AuditLogView(ModelView):

@@ -203,3 +203,16 @@ def test_queue_down_marks_the_message_failed(app, monkeypatch):
     password_reset.request_code(user.username)
     message = _message()
     assert message.status == "failed" and message.last_error == sms.MSG_NO_QUEUE
+
+
+def test_admin_finds_the_failed_messages(client):
+    db.session.add_all([SmsMessage(phone="13900000011", purpose="password_reset", content="验证码：******", status="failed",
+                                   attempts=4, last_error="HTTP 503"),
+                        SmsMessage(phone="13900000012", purpose="password_reset", content="验证码：******", status="sent",
+                                   attempts=1)])
+    db.session.commit()
+    make_platform_user("smsadmin", "Admin")
+    login(client, "smsadmin", PASSWORD)
+    page = text(client.get("/admin/sms/list/?_flt_3_status=failed"))
+    assert "13900000011" in page and "HTTP 503" in page and "13900000012" not in page
+    assert "发送失败" in text(client.get("/admin/sms/list/"))  # the search offers the label
