@@ -167,3 +167,18 @@ def test_production_starts_with_keys_of_its_own(monkeypatch):
     monkeypatch.setattr(ProductionConfig, "PII_KEYS", f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}")
     monkeypatch.setattr(ProductionConfig, "PII_HASH_KEY", GOOD_HASH_KEY)
     ProductionConfig.check()
+
+
+def test_pii_commands(app, people, monkeypatch):
+    unit_user, operator, number = people
+    runner = app.test_cli_runner()
+    found = runner.invoke(args=["pii", "find", number.lower()])
+    assert found.exit_code == 0 and f"operator #{operator.id}" in found.output and number not in found.output
+    assert "no match" in runner.invoke(args=["pii", "find", new_id_number()]).output
+    before = _raw("ab_user", "id_number", operator.id)
+    new_key = Fernet.generate_key().decode()
+    monkeypatch.setitem(app.config, "PII_KEYS", f"{new_key},{app.config['PII_KEYS']}")
+    rotated = runner.invoke(args=["pii", "rotate"])
+    assert rotated.exit_code == 0 and "re-encrypted 2 value(s)" in rotated.output
+    assert Fernet(new_key.encode()).decrypt(_raw("ab_user", "id_number", operator.id).encode()).decode() == number
+    assert _raw("ab_user", "id_number", operator.id) != before
