@@ -77,6 +77,27 @@ class Config:
     SMS_LIMIT_PER_PHONE = os.environ.get("SMS_LIMIT_PER_PHONE", "5 per hour;10 per day")
     SMS_LIMIT_PER_UNIT = os.environ.get("SMS_LIMIT_PER_UNIT", "30 per hour;100 per day")
     SMS_LIMIT_PER_IDENTIFIER = os.environ.get("SMS_LIMIT_PER_IDENTIFIER", "5 per hour")
+    # Delivery through the job queue (app/services/sms.py): attempts in all, and the
+    # seconds waited before each retry; the gateway's own timeout per attempt.
+    SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "4"))
+    SMS_RETRY_BACKOFF = [int(s) for s in os.environ.get("SMS_RETRY_BACKOFF", "5,30,120").split(",") if s.strip()]
+    SMS_HTTP_TIMEOUT = float(os.environ.get("SMS_HTTP_TIMEOUT", "10"))
+    # Development outbox: the full text of messages sent by this process, kept in its
+    # memory for 短信发件箱 (how demo users read their SMS). Never in production.
+    SMS_DEV_OUTBOX = False
+
+    # Sensitive personal data (app/security/pii.py): Fernet keys (first encrypts, all
+    # decrypt) and the HMAC key of the look-up hashes.  Production has no default.
+    PII_KEYS = os.environ.get("PII_KEYS", "")
+    PII_HASH_KEY = os.environ.get("PII_HASH_KEY", "")
+
+    # Retention (`flask prune`, daily): days kept.  The audit log is kept at least 180
+    # days (网络安全法: network logs ≥ 6 months); import error files go before the import log.
+    AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "1095"))
+    SMS_RETENTION_DAYS = int(os.environ.get("SMS_RETENTION_DAYS", "180"))
+    IMPORT_LOG_RETENTION_DAYS = int(os.environ.get("IMPORT_LOG_RETENTION_DAYS", "365"))
+    IMPORT_ERROR_FILE_RETENTION_DAYS = int(os.environ.get("IMPORT_ERROR_FILE_RETENTION_DAYS", "30"))
+    JOB_RETENTION_DAYS = int(os.environ.get("JOB_RETENTION_DAYS", "90"))
 
     # Review levels per record type: 1 = initial only, 2 = initial + final.
     REVIEW_LEVELS = {"entrustment": 2, "certificate": 2, "product": 2}
@@ -169,6 +190,9 @@ DEMO_ROOT_CA = os.path.join(BASE_DIR, "seed", "ca", "demo-root.pem")
 
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-secret-key-not-for-production"
+    SMS_DEV_OUTBOX = True
+    PII_KEYS = os.environ.get("PII_KEYS") or "ZGV2LW9ubHktcGlpLWtleS1ub3QtZm9yLXByb2R1Y3Q="  # = pii.DEV_PII_KEY
+    PII_HASH_KEY = os.environ.get("PII_HASH_KEY") or "dev-only-pii-hash-key-not-for-production"
     # the demo root CA that issues the demo enterprises' certificates (seed/certs.py)
     CA_TRUSTED_ROOTS = os.environ.get("CA_TRUSTED_ROOTS") or DEMO_ROOT_CA
 
@@ -182,8 +206,11 @@ class ProductionConfig(Config):
     def check(cls) -> None:
         from app.security.secrets import check_demo_trust, check_secret_key
 
+        from app.security.pii import check_keys
+
         check_secret_key(cls.SECRET_KEY, BASE_DIR)
         check_demo_trust(cls.CA_TRUSTED_ROOTS, DEMO_ROOT_CA)
+        check_keys(cls.PII_KEYS, cls.PII_HASH_KEY, BASE_DIR)
 
 
 class TestConfig(Config):
@@ -204,6 +231,10 @@ class TestConfig(Config):
     REDIS_URL = ""
     JOB_REDIS_URL = ""
     JOB_QUEUE = "sync"
+    SMS_DEV_OUTBOX = True  # tests read the codes and passwords they send from it
+    SMS_RETRY_BACKOFF = [0, 0, 0]
+    PII_KEYS = "dGVzdC1vbmx5LXBpaS1rZXktbm90LWZvci1wcm9kdWM="
+    PII_HASH_KEY = "test-only-pii-hash-key-not-for-production"
 
 
 CONFIGS = {

@@ -82,6 +82,47 @@ def register_cli(app) -> None:
         click.echo(f"reminders sent: {len(result.reminders)}, newly expired: {len(result.expired)}, "
                    f"product flags changed: {result.flags_changed}")
 
+    @app.cli.command("prune")
+    @click.option("--dry-run", is_flag=True, help="Count what would be deleted, delete nothing.")
+    def prune_cmd(dry_run):
+        """Daily: delete audit log, SMS, import logs, error files and jobs older than their retention (README)."""
+        from app.services import retention
+
+        try:
+            result = retention.prune(dry_run=dry_run)
+        except retention.RetentionTooShort as exc:
+            raise click.ClickException(str(exc)) from None
+        for name, count in result.deleted.items():
+            cutoff = result.cutoffs[name.split(" ")[0]]
+            click.echo(f"{name}: {count} {'would be ' if dry_run else ''}removed (older than {cutoff:%Y-%m-%d})")
+
+    @app.cli.group("pii")
+    def pii_group():
+        """Encrypted personal data (ID numbers): key rotation and look-up."""
+
+    @pii_group.command("rotate")
+    def pii_rotate_cmd():
+        """Re-encrypt every ID number with the first key of PII_KEYS and rehash it with PII_HASH_KEY."""
+        from app.services import personal_data
+
+        result = personal_data.rotate()
+        click.echo(f"re-encrypted {result.rows} value(s) with the first key of PII_KEYS")
+        if result.unhashed:
+            click.echo(f"{result.unhashed} duplicate(s) within a unit left without a hash: fix them and run again",
+                       err=True)
+
+    @pii_group.command("find")
+    @click.argument("id_number")
+    def pii_find_cmd(id_number):
+        """List the operators and unit contacts holding ID_NUMBER (masked output)."""
+        from app.services import personal_data
+
+        matches = personal_data.find(id_number)
+        for m in matches:
+            click.echo(f"{m.kind} #{m.id}: {m.name} {m.id_number} {m.phone} {m.unit}")
+        if not matches:
+            click.echo("no match")
+
     @app.cli.group("national")
     def national_group():
         """National code data (国家医保耗材编码数据)."""

@@ -32,6 +32,7 @@ written on a separate connection, and a worker may start before your commit.
 """
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import importlib
 import json
@@ -69,6 +70,8 @@ _current_job: ContextVar[str | None] = ContextVar("current_job", default=None)
 _live: dict[str, list] = {}
 _live_lock = threading.Lock()
 _IMPORT_PID = os.getpid()  # an RQ work horse is forked after the worker imported this module
+_threads: set[threading.Thread] = set()  # jobs running as threads of this process
+EXIT_WAIT_SECONDS = 30
 
 
 # -- configuration ----------------------------------------------------------------
@@ -182,6 +185,8 @@ def enqueue(func: Callable, *args, job_title: str | None = None, job_user: str |
     elif how == "thread":
         thread = threading.Thread(target=_run_in_app, args=(app, job_id, name, list(args), kwargs),
                                   name=f"job-{job_id[:8]}", daemon=True)
+        with _live_lock:
+            _threads.add(thread)
         thread.start()
     else:
         _run_in_app(app, job_id, name, list(args), kwargs)
@@ -325,8 +330,25 @@ def _beat_loop(job_id: str, stop: threading.Event, interval: float) -> None:
 
 
 def _run_in_app(app, job_id: str, name: str, args: list, kwargs: dict) -> None:
-    with app.app_context():
-        _execute(job_id, name, args, kwargs)
+    try:
+        with app.app_context():
+            _execute(job_id, name, args, kwargs)
+    finally:
+        with _live_lock:
+            _threads.discard(threading.current_thread())
+
+
+@atexit.register
+def _wait_for_threads() -> None:
+    """A command that queued work as threads (``flask qualification expire`` sending SMS in
+    development) lets it finish before the process ends, for up to EXIT_WAIT_SECONDS."""
+    with _live_lock:
+        running = [t for t in _threads if t.is_alive()]
+    if running:
+        log.info("waiting for %s background job thread(s) before exiting", len(running))
+    deadline = time.monotonic() + EXIT_WAIT_SECONDS
+    for thread in running:
+        thread.join(timeout=max(deadline - time.monotonic(), 0))
 
 
 #: what RQ calls in the worker, by name (:func:`app.worker.run_job`): this module never imports

@@ -139,3 +139,21 @@ def make_national_item(cert, code: str, name: str = "动脉灌注管", specs: in
         db.session.add(NationalSpec(code=f"{code}{n:07d}", item_id=item.id, spec=f"{n}0Fr", model=f"M-{n}"))
     db.session.commit()
     return item
+
+
+def sms_text(phone: str | None = None) -> str:
+    """The full text of the latest SMS (to ``phone``): the table keeps passwords and codes
+    masked, the development outbox (``SMS_DEV_OUTBOX``, on in tests) has the text sent."""
+    from sqlalchemy import select
+
+    from app.models import SmsMessage
+    from app.services import sms
+
+    query = select(SmsMessage).order_by(SmsMessage.id.desc()).limit(1)
+    if phone is not None:
+        query = query.where(SmsMessage.phone == phone)
+    message = db.session.scalar(query)
+    assert message is not None, f"no SMS to {phone}"
+    full = sms.dev_text(message)
+    assert full is not None, "the development outbox does not hold this message"
+    return full

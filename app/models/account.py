@@ -10,11 +10,13 @@ import enum
 from typing import Optional
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.account_role import AccountRole  # noqa: F401  (relationship target)
 from app.models.unit import Unit
+from app.ops.redact import mask_id_number
+from app.security.pii import EncryptedString, keyed_hash
 
 
 class UserKind(str, enum.Enum):
@@ -25,7 +27,9 @@ class UserKind(str, enum.Enum):
 
 class AppUser(User):
     __tablename__ = "ab_user"
-    __table_args__ = {"extend_existing": True}
+    # One natural person is one operator of a unit: the ID number's keyed hash is unique per unit.
+    __table_args__ = (UniqueConstraint("unit_id", "id_number_hash", name="uq_ab_user_unit_id_number"),
+                      {"extend_existing": True})
 
     kind: Mapped[str] = mapped_column(
         String(16), nullable=False, default=UserKind.PLATFORM.value,
@@ -35,7 +39,9 @@ class AppUser(User):
         Integer, ForeignKey("unit.id", name="fk_ab_user_unit_id"), nullable=True, index=True
     )
     phone: Mapped[Optional[str]] = mapped_column(String(11), nullable=True, unique=True)
-    id_number: Mapped[Optional[str]] = mapped_column(String(18), nullable=True)
+    # 身份证号: encrypted at rest (app/security/pii.py); looked up by its keyed hash.
+    id_number: Mapped[Optional[str]] = mapped_column(EncryptedString(), nullable=True)
+    id_number_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
     account_role_id: Mapped[Optional[int]] = mapped_column(
         Integer, ForeignKey("account_role.id", name="fk_ab_user_account_role_id"), nullable=True, index=True
     )
@@ -56,10 +62,14 @@ class AppUser(User):
     def is_unit_user(self) -> bool:
         return self.kind in (UserKind.UNIT.value, UserKind.OPERATOR.value)
 
+    @validates("id_number")
+    def _hash_id_number(self, key, value):
+        self.id_number_hash = keyed_hash(value)
+        return value
+
     @property
     def masked_id_number(self) -> str:
-        n = self.id_number or ""
-        return n[:6] + "********" + n[-4:] if len(n) == 18 else n
+        return mask_id_number(self.id_number)
 
     @property
     def account_role_name(self) -> str:

@@ -61,6 +61,8 @@ EVENT_LABELS = {
     "wf_cancel_change": N_("撤销变更"),
     "wf_delete": N_("删除草稿"),
     "qualification_expired": N_("资质已过期"),
+    "data_pruned": N_("清理过期数据"),
+    "pii_rotated": N_("重新加密个人信息"),
 }
 
 

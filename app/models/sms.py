@@ -1,4 +1,9 @@
-"""SMS outbox (default gateway backend) and one-time verification codes."""
+"""SMS outbox and one-time verification codes.
+
+Every SMS sent is a row of ``sms_message``: the phone, the purpose, the text with its
+passwords and codes replaced by :data:`SECRET_MARK`, and its delivery state.  The
+secret itself is never stored (app/services/sms.py).
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -21,9 +26,14 @@ PURPOSE_LABELS = {
 }
 
 STATUS_LABELS = {
+    "queued": N_("待发送"),
     "stored": N_("已存储"),
     "sent": N_("已发送"),
+    "failed": N_("发送失败"),
 }
+
+# What the stored text shows instead of a password or a code.
+SECRET_MARK = "******"
 
 
 class SmsMessage(Model):
@@ -33,8 +43,18 @@ class SmsMessage(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
     phone: Mapped[str] = mapped_column(String(11), nullable=False, index=True)
     purpose: Mapped[str] = mapped_column(String(30), nullable=False)
-    content: Mapped[str] = mapped_column(Text, nullable=False)
-    status: Mapped[str] = mapped_column(String(20), nullable=False, default="stored")
+    content: Mapped[str] = mapped_column(Text, nullable=False)  # secrets replaced by SECRET_MARK
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    last_error: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+
+    @property
+    def shown_content(self) -> str:
+        """The text as 短信发件箱 shows it: in development the full text this process sent."""
+        from app.services.sms import dev_text
+
+        return dev_text(self) or self.content
 
 
 class SmsCode(Model):

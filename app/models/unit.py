@@ -7,9 +7,11 @@ from typing import Optional
 
 from flask_appbuilder import Model
 from sqlalchemy import Boolean, DateTime, Integer, String, UniqueConstraint, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.models.mixins import utcnow
+from app.ops.redact import mask_id_number
+from app.security.pii import EncryptedString, keyed_hash
 
 
 class UnitCategory(str, enum.Enum):
@@ -62,7 +64,9 @@ class Unit(Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
     credit_code: Mapped[str] = mapped_column(String(18), nullable=False, unique=True)
     contact_name: Mapped[str] = mapped_column(String(50), nullable=False)
-    contact_id_number: Mapped[str] = mapped_column(String(18), nullable=False)
+    # 经办人身份证号: encrypted at rest (app/security/pii.py), found by its keyed hash.
+    contact_id_number: Mapped[str] = mapped_column(EncryptedString(), nullable=False)
+    contact_id_number_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
     contact_phone: Mapped[str] = mapped_column(String(11), nullable=False)
     unit_role: Mapped[Optional[str]] = mapped_column(String(30), nullable=True)
     certified_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
@@ -78,6 +82,15 @@ class Unit(Model):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime, nullable=False, default=utcnow, server_default=func.now(), index=True
     )
+
+    @validates("contact_id_number")
+    def _hash_contact_id_number(self, key, value):
+        self.contact_id_number_hash = keyed_hash(value)
+        return value
+
+    @property
+    def masked_contact_id_number(self) -> str:
+        return mask_id_number(self.contact_id_number)
 
     @property
     def category_label(self) -> str:

@@ -1,4 +1,9 @@
-"""Writing the append-only audit log (the caller commits)."""
+"""Writing the append-only audit log (the caller commits).
+
+Entries carry no ID number and no full mobile number: the account (an operator's
+account is a phone) and the detail are masked (``app/ops/redact.py``); ``user_id``
+still identifies the user exactly.
+"""
 from __future__ import annotations
 
 from flask import has_request_context, request
@@ -8,6 +13,7 @@ from app.models import AuditLog
 from app.models.audit import EVENT_LABELS  # noqa: F401
 from app.services.text import scrub
 from app.ops import metrics
+from app.ops.redact import redact
 from app.workflow import engine
 
 
@@ -19,11 +25,11 @@ def record(event: str, *, user=None, unit=None, username: str | None = None,
            detail: str = "") -> AuditLog:
     entry = AuditLog(
         event=event,
-        username=scrub(username or (getattr(user, "username", None)), 128),
+        username=redact(scrub(username or (getattr(user, "username", None)), 128)),
         user_id=getattr(user, "id", None),
         unit_id=getattr(unit, "id", None) or getattr(user, "unit_id", None),
         ip=client_ip(),
-        detail=scrub(detail, 4000) or None,
+        detail=redact(scrub(detail, 4000)) or None,
     )
     db.session.add(entry)
     metrics.audit_event(event)

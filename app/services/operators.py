@@ -14,6 +14,7 @@ from app.services import audit, sms, sms_throttle, validators as v
 from app.services.errors import DomainError, ValidationFailed
 from app.services.auth import end_sessions
 from app.services.registration import hash_password
+from app.security.pii import keyed_hash
 
 PURPOSE_NEW = "operator_password"
 PURPOSE_RESET = "operator_reset"
@@ -33,7 +34,17 @@ def phone_taken(phone: str) -> bool:
         (AppUser.phone == phone) | (AppUser.username == phone))) is not None
 
 
-def validate(name: str, id_number: str, phone: str) -> dict[str, str]:
+ID_NUMBER_TAKEN = N_("该身份证号码已是本单位的经办人")
+PHONE_TAKEN = N_("该手机号码已被使用（手机号码为经办人登录账号，全平台唯一）")
+
+
+def id_number_taken(unit_id: int | None, id_number: str) -> bool:
+    """One natural person is one operator of a unit (looked up by the keyed hash)."""
+    return unit_id is not None and db.session.scalar(select(AppUser.id).where(
+        AppUser.unit_id == unit_id, AppUser.id_number_hash == keyed_hash(id_number))) is not None
+
+
+def validate(name: str, id_number: str, phone: str, unit_id: int | None = None) -> dict[str, str]:
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if not name:
@@ -42,24 +53,26 @@ def validate(name: str, id_number: str, phone: str) -> dict[str, str]:
         errors["name"] = N_("姓名过长")
     if err := v.id_number_error(id_number):
         errors["id_number"] = err
+    elif id_number_taken(unit_id, id_number):
+        errors["id_number"] = ID_NUMBER_TAKEN
     phone = (phone or "").strip()
     if err := v.phone_error(phone):
         errors["phone"] = err
     elif phone_taken(phone):
-        errors["phone"] = N_("该手机号码已被使用（手机号码为经办人登录账号，全平台唯一）")
+        errors["phone"] = PHONE_TAKEN
     return errors
 
 
 def _send_password(unit: Unit, phone: str, password: str, purpose: str) -> None:
     verb = "已为您重置经办人密码" if purpose == PURPOSE_RESET else f"您已被“{unit.name}”添加为经办人"
-    sms.send(phone, f"【广东医保服务平台】{verb}，登录账号：{phone}，密码：{password}。"
-                    "首次登录请修改密码，请勿泄露。", purpose)
+    sms.send(phone, f"【广东医保服务平台】{verb}，登录账号：{phone}，密码：{{password}}。"
+                    "首次登录请修改密码，请勿泄露。", purpose, password=password)
 
 
 def add_operator(unit_user: AppUser, name: str, id_number: str, phone: str) -> AppUser:
     if unit_user.kind != UserKind.UNIT.value or unit_user.unit is None:
         raise DomainError("只有单位账号可以新增经办人")
-    errors = validate(name, id_number, phone)
+    errors = validate(name, id_number, phone, unit_user.unit_id)
     if errors:
         raise ValidationFailed(errors)
     phone = phone.strip()
@@ -74,9 +87,11 @@ def add_operator(unit_user: AppUser, name: str, id_number: str, phone: str) -> A
     db.session.add(operator)
     try:
         db.session.flush()
-    except IntegrityError:
+    except IntegrityError:  # a concurrent request took the phone or added the same person
         db.session.rollback()
-        raise ValidationFailed({"phone": "该手机号码已被使用（手机号码为经办人登录账号，全平台唯一）"}) from None
+        if id_number_taken(unit_user.unit_id, id_number):
+            raise ValidationFailed({"id_number": ID_NUMBER_TAKEN}) from None
+        raise ValidationFailed({"phone": PHONE_TAKEN}) from None
     _send_password(unit_user.unit, phone, password, PURPOSE_NEW)
     audit.record("operator_added", user=unit_user, detail=f"{operator.first_name} {phone}")
     db.session.commit()

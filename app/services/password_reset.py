@@ -87,7 +87,8 @@ def request_code(identifier: str) -> str | None:
         created_at=now, expires_at=now + cfg["SMS_CODE_TTL"],
     ))
     minutes = int(cfg["SMS_CODE_TTL"].total_seconds() // 60)
-    sms.send(phone, f"【广东医保服务平台】您正在找回密码，验证码：{code}，{minutes}分钟内有效。如非本人操作请忽略。", PURPOSE)
+    sms.send(phone, f"【广东医保服务平台】您正在找回密码，验证码：{{code}}，{minutes}分钟内有效。如非本人操作请忽略。",
+             PURPOSE, code=code)
     audit.record("password_reset_code", user=user, detail=mask_phone(phone))
     db.session.commit()
     return mask_phone(phone)

@@ -130,14 +130,14 @@ class UnitAdminView(ModelView):
     list_columns = ["name", "category_label", "shown_credit_code", "unit_role_label", "verified_name", "active",
                     "created_at", "released_at"]
     show_columns = ["name", "category_label", "shown_credit_code", "unit_role_label", "certified_at",
-                    "verified_name", "verified_at", "contact_name", "contact_id_number", "contact_phone", "active",
+                    "verified_name", "verified_at", "contact_name", "masked_contact_id_number", "contact_phone", "active",
                     "created_at", "released_at"]
     search_columns = ["name", "credit_code", "released_credit_code", "category", "unit_role", "active"]
     label_columns = {
         "name": "单位名称", "category": "注册类别", "category_label": "注册类别",
         "credit_code": "统一社会信用代码", "shown_credit_code": "统一社会信用代码",
         "released_credit_code": "已释放的信用代码", "unit_role": "单位角色", "unit_role_label": "单位角色",
-        "certified_at": "认证时间", "contact_name": "经办人姓名", "contact_id_number": "经办人身份证号码",
+        "certified_at": "认证时间", "contact_name": "经办人姓名", "masked_contact_id_number": "经办人身份证号码",
         "contact_phone": "经办人手机号码", "active": "启用", "created_at": "注册时间",
         "verified_name": "CA验证名称", "verified_at": "CA验证时间", "released_at": "信用代码释放时间",
     }
@@ -228,17 +228,33 @@ class RoleCeilingView(ModelView):
 
 
 class SmsOutboxView(ModelView):
+    """Every SMS with its delivery state; passwords and codes show as ****** (never stored).
+
+    In development (``SMS_DEV_OUTBOX``) the text this process sent is shown in full,
+    which is how demo users read their SMS; production never has it.
+    """
     datamodel = SQLAInterface(SmsMessage)
     route_base = "/admin/sms"
     list_title = show_title = "短信发件箱"
     base_permissions = ["can_list", "can_show"]
-    list_columns = ["created_at", "phone", "purpose", "content", "status"]
-    search_columns = ["phone", "purpose", "content"]
+    list_columns = ["created_at", "phone", "purpose", "shown_content", "status", "attempts", "last_error"]
+    show_columns = ["created_at", "phone", "purpose", "shown_content", "status", "attempts", "sent_at",
+                    "last_error"]
+    search_columns = ["phone", "purpose", "content", "status", "created_at"]
     label_columns = {"created_at": "发送时间", "phone": "手机号码", "purpose": "用途",
-                     "content": "短信内容", "status": "状态"}
-    formatters_columns = {"created_at": fmt_datetime, "purpose": fmt_label(PURPOSE_LABELS),
-                          "status": fmt_label(STATUS_LABELS)}
+                     "content": "短信内容", "shown_content": "短信内容", "status": "状态",
+                     "attempts": "尝试次数", "sent_at": "送达时间", "last_error": "失败原因"}
+    formatters_columns = {"created_at": fmt_datetime, "sent_at": fmt_datetime, "purpose": fmt_label(PURPOSE_LABELS),
+                          "status": fmt_label(STATUS_LABELS), "last_error": fmt_blank}
     base_order = ("id", "desc")
+
+    def __init__(self, **kwargs):
+        # 状态 as a choice of the labels (发送失败 …), not the stored code
+        self.search_form_extra_fields = {
+            "created_at": datetime_search_field("发送时间"),
+            "status": SelectField(_l("状态"), choices=[(code, _l(label)) for code, label in STATUS_LABELS.items()]),
+        }
+        super().__init__(**kwargs)
 
 
 class AuditLogView(ModelView):

@@ -264,7 +264,7 @@ class ConsumableProductView(WorkflowModelView):
     @permission_name("list")
     def error_log(self, token):
         log = product_import.find(g.user, token)
-        if log is None:
+        if log is None or log.errors_json is None:  # unknown, or pruned (IMPORT_ERROR_FILE_RETENTION_DAYS)
             abort(404)
         return xlsx_response(product_import.error_log(log), "错误日志.xlsx")
 

@@ -2,12 +2,10 @@
 import re
 
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import SmsMessage, UnitCategory, UnitRole
+from app.models import UnitCategory, UnitRole
 from tests.browser.helpers import login
-from tests.factories import PASSWORD, make_certified, new_id_number
+from tests.factories import PASSWORD, make_certified, new_id_number, sms_text
 
 
 def open_procurement(page):
@@ -38,8 +36,7 @@ def test_guide_003_steps_14_to_32(page, live_server):
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_text("经办人新增成功")).to_be_visible()
     expect(page.locator("#operators")).to_contain_text(phone)
-    sms = db.session.scalar(select(SmsMessage.content).where(SmsMessage.phone == phone))
-    initial = re.search(r"密码：([A-Za-z0-9]+)", sms).group(1)
+    initial = re.search(r"密码：([A-Za-z0-9]+)", sms_text(phone)).group(1)
     log_out(page, live_server)
     # 17、返回广东医保服务平台；18、点击单位登录，输入经办人账号（手机号）和密码（短信发送）
     login(page, live_server, phone, initial)

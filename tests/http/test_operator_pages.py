@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import AccountRole, AppUser, SmsMessage, UnitCategory, UnitRole
 from app.services import account_roles, operators
 from tests.conftest import csrf_token, field_error, login, text
-from tests.factories import PASSWORD, make_certified, new_id_number, new_phone
+from tests.factories import PASSWORD, make_certified, new_id_number, new_phone, sms_text
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_operator_cannot_reach_unit_account_pages_by_url(app, hospital_client):
     op.must_change_password = False
     db.session.commit()
     c = IsolatedClient(app, app.response_class, use_cookies=True)
-    login(c, op.phone, re.search(r"密码：([A-Za-z0-9]+)", db.session.scalar(select(SmsMessage.content))).group(1))
+    login(c, op.phone, re.search(r"密码：([A-Za-z0-9]+)", sms_text()).group(1))
     for url in ("/procurement/account-roles/list/", "/procurement/account-roles/add", "/unit/operators/list/",
                 "/unit/operators/add"):
         resp = c.get(url)
@@ -154,7 +154,7 @@ def test_operator_must_change_initial_password_first(app, hospital_client):
 
     phone = new_phone()
     operators.add_operator(hospital_client.user, "甲", new_id_number(), phone)
-    password = re.search(r"密码：([A-Za-z0-9]+)", db.session.scalar(select(SmsMessage.content))).group(1)
+    password = re.search(r"密码：([A-Za-z0-9]+)", sms_text()).group(1)
     c = IsolatedClient(app, app.response_class, use_cookies=True)
     resp = login(c, phone, password)
     assert resp.headers["Location"].endswith("/hall/password")

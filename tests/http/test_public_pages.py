@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AppUser, AuditLog, SmsMessage, Unit
+from app.models import AppUser, AuditLog, Unit
 from tests.conftest import csrf_token, field_error, login, text
-from tests.factories import PASSWORD, make_unit_user, new_id_number, new_phone, new_uscc
+from tests.factories import PASSWORD, make_unit_user, new_id_number, new_phone, new_uscc, sms_text
 
 
 def test_home_page_names_the_platform_and_its_entries(client):
@@ -115,7 +115,7 @@ def test_forgot_password_pages(client):
                        follow_redirects=True)
     html = text(resp)
     assert "验证码已发送" in html and "重置密码" in html
-    code = re.search(r"验证码：(\d{6})", db.session.scalar(select(SmsMessage.content))).group(1)
+    code = re.search(r"验证码：(\d{6})", sms_text()).group(1)
     token = csrf_token(client, "/reset-password/")
     bad = client.post("/reset-password/", data={"csrf_token": token, "identifier": user.username,
                                                 "code": "999999" if code != "999999" else "888888",

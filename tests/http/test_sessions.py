@@ -12,7 +12,7 @@ from app.models import AppUser, UserKind
 from app.security import sessions
 from app.services import auth, operators, password_reset, units
 from tests.conftest import IsolatedClient, csrf_token, login, logout, text
-from tests.factories import PASSWORD, make_platform_user, make_unit_user
+from tests.factories import PASSWORD, make_platform_user, make_unit_user, sms_text
 
 
 def new_client(app):
@@ -54,11 +54,7 @@ def test_a_disabled_operator_loses_access_on_the_next_request(app):
 
 
 def _sms_password(phone: str) -> str:
-    from app.models import SmsMessage
-
-    content = db.session.scalar(select(SmsMessage.content).where(SmsMessage.phone == phone)
-                                .order_by(SmsMessage.id.desc()))
-    return re.search(r"密码：(\w+)", content).group(1)
+    return re.search(r"密码：(\w+)", sms_text(phone)).group(1)
 
 
 def test_changing_the_password_ends_every_other_session_and_a_copied_cookie(app):
@@ -81,9 +77,8 @@ def test_sms_reset_ends_every_session(app, client):
     user = make_unit_user()
     login(client, user.username, PASSWORD)
     password_reset.request_code(user.username)
-    from app.models import SmsMessage
 
-    code = re.search(r"验证码：(\d{6})", db.session.scalar(select(SmsMessage.content))).group(1)
+    code = re.search(r"验证码：(\d{6})", sms_text()).group(1)
     password_reset.reset_password(user.username, code, "Changed1234", "Changed1234")
     assert not logged_in(client)
 

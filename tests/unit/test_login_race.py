@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AppUser, SmsCode, SmsMessage
+from app.models import AppUser, SmsCode
 from app.services import auth, password_reset
 from app.services.errors import DomainError
-from tests.factories import PASSWORD, make_unit_user
+from tests.factories import PASSWORD, make_unit_user, sms_text
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql"),
@@ -86,8 +86,7 @@ def test_twenty_concurrent_wrong_logins_check_at_most_five_guesses(app, monkeypa
 def test_thirty_concurrent_wrong_sms_codes_compare_at_most_five(app, monkeypatch):
     user = make_unit_user()
     password_reset.request_code(user.username)
-    content = db.session.scalar(select(SmsMessage.content))
-    code = re.search(r"验证码：(\d{6})", content).group(1)
+    code = re.search(r"验证码：(\d{6})", sms_text()).group(1)
     wrong = "000000" if code != "000000" else "111111"
     limit = app.config["SMS_CODE_MAX_ATTEMPTS"]
     username = user.username
@@ -104,7 +103,7 @@ def test_thirty_concurrent_wrong_sms_codes_compare_at_most_five(app, monkeypatch
 def test_two_concurrent_right_codes_reset_the_password_once(app):
     user = make_unit_user()
     password_reset.request_code(user.username)
-    code = re.search(r"验证码：(\d{6})", db.session.scalar(select(SmsMessage.content))).group(1)
+    code = re.search(r"验证码：(\d{6})", sms_text()).group(1)
     username = user.username
     outcomes = _race(app, 6, lambda: password_reset.reset_password(username, code, "Changed1234",
                                                                     "Changed1234"))

@@ -57,3 +57,60 @@ def test_upgrade_from_empty_matches_models(tmp_path):
             db.engine.dispose()
     finally:
         drop()
+
+
+def test_upgrade_from_previous_release_encrypts_id_numbers_and_scrubs_sms(tmp_path):
+    """0013_pii converts the rows a 0012 database holds: ID numbers encrypted with their
+    keyed hash, passwords and codes in stored SMS replaced by the mark; downgrade restores."""
+    from flask_migrate import downgrade
+
+    from app import create_app
+    from app.security import pii
+
+    url, drop = _scratch_url(tmp_path)
+
+    class MigrationConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+
+    contact, operator_number = "11010519491231002X", "110105194912310037"
+    try:
+        app = create_app(MigrationConfig)
+        with app.app_context():
+            from app.extensions import db
+
+            upgrade(revision="0012_chain")
+            with db.engine.begin() as conn:
+                conn.execute(text(
+                    "INSERT INTO unit (id, category, name, credit_code, contact_name, contact_id_number, contact_phone,"
+                    " active, created_at) VALUES (1, 'designated', '单位', '91440101MA5CXXXX0X', '李四', :c,"
+                    " '13800000001', TRUE, CURRENT_TIMESTAMP)"), {"c": contact})
+                for uid, number in ((1, operator_number), (2, operator_number.lower())):  # same person twice
+                    conn.execute(text(
+                        "INSERT INTO ab_user (id, first_name, last_name, username, email, active, kind, unit_id,"
+                        " phone, id_number) VALUES (:id, '王', '', :u, :e, TRUE, 'operator', 1, :p, :n)"),
+                        {"id": uid, "u": f"1390000000{uid}", "e": f"{uid}@x.invalid", "p": f"1390000000{uid}",
+                         "n": number})
+                conn.execute(text(
+                    "INSERT INTO sms_message (id, created_at, phone, purpose, content, status) VALUES"
+                    " (1, CURRENT_TIMESTAMP, '13900000001', 'operator_password', '登录账号：13900000001，密码：Ab12cd34ef。', 'stored'),"
+                    " (2, CURRENT_TIMESTAMP, '13900000001', 'password_reset', '验证码：123456，5分钟内有效', 'stored')"))
+            upgrade()
+            with db.engine.connect() as conn:
+                raw_contact, contact_hash = conn.execute(
+                    text("SELECT contact_id_number, contact_id_number_hash FROM unit")).one()
+                users = conn.execute(text("SELECT id_number, id_number_hash FROM ab_user ORDER BY id")).all()
+                texts = [r[0] for r in conn.execute(text("SELECT content FROM sms_message ORDER BY id"))]
+            assert pii.is_token(raw_contact) and pii.decrypt(raw_contact) == contact
+            assert contact_hash == pii.keyed_hash(contact)
+            assert all(pii.is_token(u[0]) and pii.decrypt(u[0]) == operator_number for u in users)
+            assert users[0][1] == pii.keyed_hash(operator_number) and users[1][1] is None  # duplicate: no hash
+            assert texts == ["登录账号：13900000001，密码：******。", "验证码：******，5分钟内有效"]
+
+            downgrade(revision="0012_chain")
+            with db.engine.connect() as conn:
+                assert conn.execute(text("SELECT contact_id_number FROM unit")).scalar() == contact
+                assert conn.execute(text("SELECT id_number FROM ab_user WHERE id = 1")).scalar() == operator_number
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop()

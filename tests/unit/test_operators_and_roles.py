@@ -9,12 +9,11 @@ from app.models import AccountRole, AppUser, RoleCeiling, SmsMessage, UnitCatego
 from app.security.roles import sync_unit_role
 from app.services import account_roles, auth, operators
 from app.services.errors import DomainError, ValidationFailed
-from tests.factories import PASSWORD, make_certified, new_id_number, new_phone
+from tests.factories import PASSWORD, make_certified, new_id_number, new_phone, sms_text
 
 
 def sms_password(phone: str) -> str:
-    msg = db.session.scalar(select(SmsMessage).where(SmsMessage.phone == phone).order_by(SmsMessage.id.desc()))
-    return re.search(r"密码：([A-Za-z0-9]+)", msg.content).group(1)
+    return re.search(r"密码：([A-Za-z0-9]+)", sms_text(phone)).group(1)
 
 
 def perms(user):

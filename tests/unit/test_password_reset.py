@@ -11,12 +11,11 @@ from app.models.mixins import utcnow
 from app.services import auth, password_reset
 from app.services.errors import ValidationFailed
 from app.services.sms_throttle import SmsThrottled
-from tests.factories import PASSWORD, make_operator, make_unit_user
+from tests.factories import PASSWORD, make_operator, make_unit_user, sms_text
 
 
 def last_code(phone: str) -> str:
-    msg = db.session.scalar(select(SmsMessage).where(SmsMessage.phone == phone).order_by(SmsMessage.id.desc()))
-    return re.search(r"验证码：(\d{6})", msg.content).group(1)
+    return re.search(r"验证码：(\d{6})", sms_text(phone)).group(1)
 
 
 def test_code_goes_to_the_registered_operator_phone_and_resets_password():
