@@ -10,7 +10,7 @@ from flask import has_request_context, request
 
 from app.extensions import db
 from app.models import AuditLog
-from app.models.audit import EVENT_LABELS  # noqa: F401
+from app.models.audit import EVENT_LABELS  # noqa: F401  (the audit events, read from here by views)
 from app.services.text import scrub
 from app.ops import metrics
 from app.ops.redact import redact
