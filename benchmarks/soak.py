@@ -19,6 +19,7 @@ runs, default mixed,saturation,fault). The servers' log goes to instance/soak/se
 from __future__ import annotations
 
 import csv
+import json
 import os
 import secrets
 import signal
@@ -37,8 +38,21 @@ DATABASE = os.environ.get("SOAK_DATABASE", "robust_soak")
 REDIS = os.environ.get("SOAK_REDIS", "redis://127.0.0.1:6379/2")
 SECONDS = int(os.environ.get("SOAK_SECONDS", "60"))
 OUT = os.path.join(ROOT, "instance", "soak")
-# production mode refuses a key found in the repository: a fresh one per run
-SECRET_KEY = secrets.token_urlsafe(48)
+# production mode refuses keys found in the repository: made once, kept beside the soak's
+# output, so the ID numbers encrypted in its database stay readable from one run to the next
+def _keys() -> dict:
+    path = os.path.join(OUT, "keys.json")
+    if os.path.exists(path):
+        with open(path) as fh:
+            return json.load(fh)
+    from cryptography.fernet import Fernet
+
+    keys = {"SECRET_KEY": secrets.token_urlsafe(48), "PII_KEYS": Fernet.generate_key().decode(),
+            "PII_HASH_KEY": secrets.token_urlsafe(32)}
+    os.makedirs(OUT, exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(keys, fh)
+    return keys
 
 
 class Relay:
@@ -102,7 +116,7 @@ def psql(sql: str, database: str = "postgres") -> list[list[str]]:
 
 def app_env(url: str) -> dict:
     env = dict(os.environ, FLASK_APP="app", DATABASE_URL=url, RATELIMIT_STORAGE_URI=REDIS,
-               SECRET_KEY=SECRET_KEY, SESSION_COOKIE_SECURE="0", HSTS="0")
+               SESSION_COOKIE_SECURE="0", HSTS="0", **_keys())
     return env
 
 

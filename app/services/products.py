@@ -322,10 +322,7 @@ def add_packaging(actor: AppUser, item: QualItem, data: Packaging, submit: bool 
     db.session.add(record)
     db.session.flush()
     engine.record_created(record, actor)
-    db.session.commit()
-    if submit:
-        engine.apply(record, "submit", actor)
-    return record
+    return engine.commit_saved(record, actor, submit)
 
 
 def update_packaging(actor: AppUser, record: QualProduct, data: Packaging, submit: bool = False) -> QualProduct:
@@ -340,10 +337,7 @@ def update_packaging(actor: AppUser, record: QualProduct, data: Packaging, submi
     if errors:
         raise ValidationFailed(errors)
     _apply(record, data)
-    db.session.commit()
-    if submit:
-        engine.apply(record, "submit", actor)
-    return record
+    return engine.commit_saved(record, actor, submit)
 
 
 def transfer_code(actor: AppUser, record: QualProduct, new_code: str) -> QualProduct:

@@ -244,10 +244,7 @@ def save_entrustment(actor: AppUser, record: Entrustment | None, data: Entrustme
                 db.session.delete(a)
     if new:
         engine.record_created(record, actor)
-    db.session.commit()
-    if submit:
-        engine.apply(record, "submit", actor)
-    return record
+    return engine.commit_saved(record, actor, submit)
 
 
 # -- 耗材注册证 ---------------------------------------------------------------
@@ -395,10 +392,7 @@ def save_certificate(actor: AppUser, record: QualCertificate, contact_name: str,
     record.remark = (remark or "").strip()
     if stored is not None:
         _replace_slot(record, "scan", stored)
-    db.session.commit()
-    if submit:
-        engine.apply(record, "submit", actor)
-    return record
+    return engine.commit_saved(record, actor, submit)
 
 
 def _own(record, actor: AppUser) -> None:

@@ -318,6 +318,22 @@ def apply(record, action: str, user, opinion: str | None = None, expected_versio
     return record
 
 
+def commit_saved(record, user, submit: bool = False):
+    """保存 / 保存并提交 of a draft the caller has changed: one transaction, one commit.
+
+    With ``submit`` the 提交 is applied before anything is committed, so a refused submission
+    (incomplete, not allowed, changed by someone else) rolls the whole save back: nothing is
+    saved half-way and the page can show the user's input again with the reason."""
+    if not submit:
+        db.session.commit()
+        return record
+    try:
+        return apply(record, "submit", user)
+    except WorkflowError:
+        db.session.rollback()
+        raise
+
+
 @dataclass
 class BatchResult:
     ok: list[int] = field(default_factory=list)

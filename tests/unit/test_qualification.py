@@ -154,3 +154,35 @@ def test_change_of_effective_certificate_records_the_diff(maker):
     assert record.contact_name == "李四" and [a.filename for a in q.files_of(record)] == ["new-scan.pdf"]
     last = engine.history_of("certificate", record.id)[-1]
     assert "李四" in last.diff and "new-scan.pdf" in last.diff
+
+
+def _refuse_submission(monkeypatch, record_type):
+    def refuse(record):
+        raise WorkflowError("测试：提交被拒绝")
+
+    monkeypatch.setattr(record_type, "check_complete", refuse)
+
+
+def test_save_and_submit_is_one_transaction_for_a_certificate(maker, monkeypatch):
+    """保存并提交 commits once: a refused 提交 leaves the saved fields as they were."""
+    record = q.add_certificates(maker, ["粤械注准20152660001"])[0]
+    q.save_certificate(maker, record, "张三", "13800138000", "", ("scan.pdf", PDF))
+    _refuse_submission(monkeypatch, q.CERTIFICATE)
+    with pytest.raises(WorkflowError):
+        q.save_certificate(maker, record, "李四", "13900139000", "改过的备注", None, submit=True)
+    db.session.expire_all()
+    again = db.session.get(QualCertificate, record.id)
+    assert (again.contact_name, again.contact_phone, again.remark, again.state) == ("张三", "13800138000", "", "draft")
+    assert [h.action for h in engine.history_of("certificate", record.id)] == ["create"]
+    monkeypatch.undo()
+    q.save_certificate(maker, again, "李四", "13900139000", "", None, submit=True)
+    db.session.expire_all()
+    assert db.session.get(QualCertificate, record.id).state == "pending_initial"
+
+
+def test_save_and_submit_of_a_new_entrustment_saves_nothing_when_refused(maker, monkeypatch):
+    before = count(Entrustment), count(Attachment)
+    _refuse_submission(monkeypatch, q.ENTRUSTMENT)
+    with pytest.raises(WorkflowError):
+        q.save_entrustment(maker, None, agent_input(), submit=True)
+    assert (count(Entrustment), count(Attachment)) == before
