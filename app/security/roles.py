@@ -13,6 +13,21 @@ REVIEWER_FINAL = REVIEWER_ROLES[Actor.FINAL]
 UNIT_ACCOUNT_ROLE = "单位账号"
 
 
+def role_names(user) -> set[str]:
+    """The FAB role names a user holds (the one place that reads them)."""
+    return {r.name for r in getattr(user, "roles", None) or []}
+
+
+def review_queues_of(user) -> list[str]:
+    """The review queues (initial / final) a platform user may open: each reviewer level its own,
+    platform admins both.  Who may *decide* is the workflow engine's rule (reviewers only)."""
+    names = role_names(user)
+    if current_app.appbuilder.sm.auth_role_admin in names:
+        return list(QUEUE_LABELS)
+    levels = {"initial": REVIEWER_ROLES[Actor.INITIAL], "final": REVIEWER_ROLES[Actor.FINAL]}
+    return [level for level in QUEUE_LABELS if levels[level] in names]
+
+
 def unit_role_fab_name(role: UnitRole | str) -> str:
     return f"单位角色:{UnitRole(role).value}"
 

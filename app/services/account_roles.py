@@ -9,6 +9,7 @@ from app.security.roles import grant_operator_roles, sync_account_role, unit_cei
 from app.i18n import N_
 from app.services import audit
 from app.services.errors import DomainError, ValidationFailed
+from app.services.scope import own
 
 
 def _require_unit_account(actor: AppUser) -> None:
@@ -130,5 +131,4 @@ def unassign(actor: AppUser, role: AccountRole, operator: AppUser) -> None:
 
 
 def _check_owner(role: AccountRole, actor: AppUser) -> None:
-    if role.unit_id != actor.unit_id:
-        raise DomainError("角色不存在")
+    own(role, actor, N_("角色不存在"))

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.i18n import Msg
-from app.models import Attachment
+from app.models import Attachment, UserKind
+from app.security.roles import review_queues_of
 from app.services.errors import DomainError
 
 SIGNATURES = (
@@ -144,14 +145,10 @@ def owner_of(attachment: Attachment):
 
 def can_download(attachment: Attachment, user) -> bool:
     """The owning unit's users, or platform reviewers/admins once the record was submitted."""
-    from app.models import UserKind
-    from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
-
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if user.kind in (UserKind.UNIT.value, UserKind.OPERATOR.value):
         return user.unit_id == attachment.unit_id
-    names = {r.name for r in user.roles}
-    if not names & {REVIEWER_INITIAL, REVIEWER_FINAL, current_app.appbuilder.sm.auth_role_admin}:
+    if not review_queues_of(user):
         return False
     return submitted_once(owner_of(attachment))

@@ -12,6 +12,7 @@ from app.models import AppUser, Unit, UserKind
 from app.i18n import N_
 from app.services import audit, sms, sms_throttle, validators as v
 from app.services.errors import DomainError, ValidationFailed
+from app.services.scope import own
 from app.services.auth import end_sessions
 from app.services.registration import hash_password
 from app.security.pii import keyed_hash
@@ -122,6 +123,7 @@ def reset_password(operator: AppUser, actor: AppUser) -> None:
 
 
 def _check_owner(operator: AppUser, actor: AppUser) -> None:
-    if (operator.kind != UserKind.OPERATOR.value or actor.kind != UserKind.UNIT.value
-            or operator.unit_id != actor.unit_id):
-        raise DomainError("经办人不存在")
+    """Operators are managed by their unit's account only."""
+    if operator.kind != UserKind.OPERATOR.value or actor.kind != UserKind.UNIT.value:
+        raise DomainError(N_("经办人不存在"))
+    own(operator, actor, N_("经办人不存在"))

@@ -21,6 +21,7 @@ from app.models.national import (STATUS_ACTIVE, STATUS_DEACTIVATED, NationalCert
 from app.i18n import N_
 from app.services import chain, dictionary
 from app.services.errors import DomainError, ValidationFailed
+from app.services.scope import own
 from app.workflow import engine
 from app.workflow.engine import RecordType, State, WorkflowError
 
@@ -304,7 +305,7 @@ def _apply(record: QualProduct, data: Packaging) -> None:
 
 def item_products(actor: AppUser, item: QualItem) -> list[QualProduct]:
     """维护产品信息: the packaging rows of one of the unit's single items (pending changes included)."""
-    _own(item, actor)
+    own(item, actor)
     return list(db.session.scalars(select(QualProduct).where(
         QualProduct.unit_id == actor.unit_id, QualProduct.item_id == item.id,
         QualProduct.state != State.MERGED.value).order_by(QualProduct.code, QualProduct.id)))
@@ -312,7 +313,7 @@ def item_products(actor: AppUser, item: QualItem) -> list[QualProduct]:
 
 def add_packaging(actor: AppUser, item: QualItem, data: Packaging, submit: bool = False) -> QualProduct:
     """新增包装 on an item's product page."""
-    _own(item, actor)
+    own(item, actor)
     errors = packaging_errors(actor.unit_id, data.code, data.min_unit, data.pack_unit, data.pack_ratio,
                               data.mid_unit, data.mid_ratio, item=item)
     if errors:
@@ -327,7 +328,7 @@ def add_packaging(actor: AppUser, item: QualItem, data: Packaging, submit: bool 
 
 def update_packaging(actor: AppUser, record: QualProduct, data: Packaging, submit: bool = False) -> QualProduct:
     """编辑 → 保存 / 提交 (the code of a product never changes)."""
-    _own(record, actor)
+    own(record, actor)
     engine.assert_editable(record)
     if record.purpose == DEACTIVATE:
         raise DomainError("停用申请不能编辑；如不再需要，请撤销后重新操作")
@@ -344,7 +345,7 @@ def transfer_code(actor: AppUser, record: QualProduct, new_code: str) -> QualPro
     """转码: a change revision of an effective product, moved to the code a national release mapped
     its code to (转码表).  It goes through the normal review; the effective version stays in force
     until the revision is approved, then takes the new code."""
-    _own(record, actor)
+    own(record, actor)
     new_code = (new_code or "").strip().upper()
     move = db.session.scalar(select(NationalTransfer).where(
         NationalTransfer.old_code == record.code, NationalTransfer.new_code == new_code))
@@ -371,7 +372,7 @@ def transfer_code(actor: AppUser, record: QualProduct, new_code: str) -> QualPro
 
 def delete_draft(actor: AppUser, record: QualProduct) -> None:
     """Remove an unneeded packaging that was never submitted."""
-    _own(record, actor)
+    own(record, actor)
     if record.state != State.DRAFT.value or engine.history_of(PRODUCT.key, record.id)[1:]:
         raise DomainError("只能删除从未提交过的待提交包装信息；已提交的请先撤回")
     db.session.delete(record)
@@ -381,7 +382,7 @@ def delete_draft(actor: AppUser, record: QualProduct) -> None:
 def request_deactivation(actor: AppUser, record: QualProduct) -> QualProduct:
     """停用 of an effective packaging no longer produced: a request submitted for review; once
     approved the packaging is 已停用 and leaves 耗材产品查询 (its history stays)."""
-    _own(record, actor)
+    own(record, actor)
     if record.revision_of_id or record.state != State.EFFECTIVE.value:
         raise DomainError("只有已生效的包装信息可以申请停用")
     revision = engine.open_change(record, actor, action="deactivate")
@@ -392,7 +393,7 @@ def request_deactivation(actor: AppUser, record: QualProduct) -> QualProduct:
 
 def remove_item(actor: AppUser, item: QualItem) -> None:
     """删除 of a single item added by mistake: only while no packaging was ever entered under it."""
-    _own(item, actor)
+    own(item, actor)
     used = db.session.scalar(select(func.count(QualProduct.id)).where(QualProduct.item_id == item.id))
     if used:
         raise DomainError(f"单件{item.code}下已有{used}条产品包装信息，不能删除")
@@ -403,8 +404,3 @@ def remove_item(actor: AppUser, item: QualItem) -> None:
 def _self_ids(record: QualProduct) -> set[int]:
     """A record never clashes with itself, nor a change revision with the version it changes."""
     return {i for i in (record.id, record.revision_of_id) if i}
-
-
-def _own(record, actor: AppUser) -> None:
-    if record is None or record.unit_id != actor.unit_id:
-        raise DomainError("记录不存在")

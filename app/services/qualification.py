@@ -18,6 +18,7 @@ from app.models import (ENTRUSTMENT_KINDS, AppUser, Attachment, Entrustment, Ent
 from app.i18n import N_
 from app.services import attachments, ca, chain, national
 from app.services.errors import DomainError, ValidationFailed
+from app.services.scope import own
 from app.workflow import engine
 from app.workflow.engine import RecordType, State, WorkflowError
 
@@ -196,7 +197,7 @@ def save_entrustment(actor: AppUser, record: Entrustment | None, data: Entrustme
                      submit: bool = False) -> Entrustment:
     """保存 (and 提交 when ``submit``): creates or edits a draft; nothing saved on any error."""
     if record is not None:
-        _own(record, actor)
+        own(record, actor)
         engine.assert_editable(record)
     cert_nos = list(dict.fromkeys(n.strip() for n in data.cert_nos if n and n.strip()))
     existing = set(files_by_slot(record)) if record is not None else set()
@@ -365,7 +366,7 @@ def save_certificate(actor: AppUser, record: QualCertificate, contact_name: str,
                      remark: str, scan: tuple[str, bytes] | None, submit: bool = False,
                      kept_scan: str | None = None) -> QualCertificate:
     """编辑 → 保存 / 提交. National fields are not inputs at all: they cannot be changed."""
-    _own(record, actor)
+    own(record, actor)
     engine.assert_editable(record)
     errors: dict[str, str] = {}
     stored = None
@@ -393,8 +394,3 @@ def save_certificate(actor: AppUser, record: QualCertificate, contact_name: str,
     if stored is not None:
         _replace_slot(record, "scan", stored)
     return engine.commit_saved(record, actor, submit)
-
-
-def _own(record, actor: AppUser) -> None:
-    if record.unit_id != actor.unit_id:
-        raise DomainError("记录不存在")

@@ -10,7 +10,7 @@ import csv
 import io
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, g, url_for
+from flask import Response, abort, g, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext
@@ -20,6 +20,7 @@ from app.excel.writer import build_error_log, is_formula_like
 from app.i18n import N_
 from app.models.mixins import utcnow
 from app.security import bundles
+from app.security.roles import review_queues_of
 from app.services import overview
 from app.tenancy import NO_UNIT, current_unit_id
 
@@ -61,12 +62,7 @@ def _translated(page: overview.Page) -> overview.Page:
 
 
 def _reviewer_levels() -> list[str]:
-    from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
-
-    names = {r.name for r in g.user.roles}
-    if current_app.appbuilder.sm.auth_role_admin in names:
-        return ["initial", "final"]
-    return [level for level, role in (("initial", REVIEWER_INITIAL), ("final", REVIEWER_FINAL)) if role in names]
+    return review_queues_of(g.user)
 
 
 def _link_queue(kind, level):

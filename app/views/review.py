@@ -4,13 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Attachment, Unit
+from app.security.roles import review_queues_of
 from app.services import attachments, chain, national, products, qualification as q
 from app.i18n import Msg, N_, translate
 from app.views.forms import EmptyForm, apply_post, notify
@@ -55,11 +56,7 @@ def _day(value: str) -> dt.date | None:
 
 def _may_see(queue: str) -> bool:
     """Initial reviewers see 待初审, final reviewers 待复审; platform admins both."""
-    from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
-
-    names = {r.name for r in g.user.roles}
-    wanted = REVIEWER_INITIAL if queue == "initial" else REVIEWER_FINAL
-    return wanted in names or current_app.appbuilder.sm.auth_role_admin in names
+    return queue in review_queues_of(g.user)
 
 
 class ReviewView(BaseView):

@@ -23,6 +23,7 @@ from app.models import UserKind
 from app.models.mixins import utcnow
 from app.models.workflow import WorkflowHistory
 from app.security import bundles
+from app.security.roles import role_names
 from app.workflow.states import (  # noqa: F401  (the engine's names for them)
     ACTION_LABELS, EDITABLE, REVIEWER_ROLES, STATE_LABELS, TRANSITIONS, Actor, State, Transition,
 )
@@ -38,7 +39,7 @@ transition_written = Namespace().signal("workflow-transition-written")
 
 # -- who may act -------------------------------------------------------------
 def _reviewer_level(user) -> set[Actor]:
-    names = {r.name for r in getattr(user, "roles", [])}
+    names = role_names(user)
     return {actor for actor, role in REVIEWER_ROLES.items() if role in names}
 
 
