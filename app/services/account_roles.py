@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AccountRole, AccountRoleMenu, AppUser, UserKind
 from app.security.roles import grant_operator_roles, sync_account_role, unit_ceiling
-from app.i18n import N_
+from app.i18n import Msg, N_
 from app.services import audit
 from app.services.errors import DomainError, ValidationFailed
 from app.services.scope import own
@@ -14,7 +14,7 @@ from app.services.scope import own
 
 def _require_unit_account(actor: AppUser) -> None:
     if actor.kind != UserKind.UNIT.value or actor.unit is None:
-        raise DomainError("账号角色管理仅限单位账号使用")
+        raise DomainError(N_("账号角色管理仅限单位账号使用"))
 
 
 def _validate(actor: AppUser, name: str, menu_keys: list[str], role: AccountRole | None) -> dict[str, str]:
@@ -88,7 +88,7 @@ def delete_role(actor: AppUser, role: AccountRole) -> None:
     _check_owner(role, actor)
     count = db.session.scalar(select(func.count(AppUser.id)).where(AppUser.account_role_id == role.id))
     if count:
-        raise DomainError(f"该角色已分配给{count}个经办人，请先取消分配后再删除")
+        raise DomainError(Msg("该角色已分配给%(n)s个经办人，请先取消分配后再删除", n=count))
     fab_role = role.fab_role
     audit.record("account_role_deleted", user=actor, detail=role.name)
     db.session.delete(role)
@@ -109,7 +109,7 @@ def assign(actor: AppUser, role: AccountRole, operator: AppUser) -> None:
     _require_unit_account(actor)
     _check_owner(role, actor)
     if operator.kind != UserKind.OPERATOR.value or operator.unit_id != actor.unit_id:
-        raise DomainError("经办人不存在")
+        raise DomainError(N_("经办人不存在"))
     previous = operator.account_role.name if operator.account_role else None
     operator.account_role = role
     grant_operator_roles(operator)
@@ -123,7 +123,7 @@ def unassign(actor: AppUser, role: AccountRole, operator: AppUser) -> None:
     _require_unit_account(actor)
     _check_owner(role, actor)
     if operator.unit_id != actor.unit_id or operator.account_role_id != role.id:
-        raise DomainError("该经办人未分配此角色")
+        raise DomainError(N_("该经办人未分配此角色"))
     operator.account_role = None
     grant_operator_roles(operator)
     audit.record("account_role_unassigned", user=actor, detail=f"{operator.phone} ← {role.name}")

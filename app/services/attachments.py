@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.i18n import Msg
+from app.i18n import Msg, N_
 from app.models import Attachment, UserKind
 from app.security.roles import review_queues_of
 from app.services.errors import DomainError
@@ -39,12 +39,12 @@ def validate(filename: str, data: bytes, field: str) -> str:
     """Return the content type, or raise DomainError naming the field."""
     name = os.path.basename(filename or "")
     if not name or not data:
-        raise DomainError("请上传文件", field=field)
+        raise DomainError(N_("请上传文件"), field=field)
     if len(data) > max_bytes():
         raise DomainError(Msg("文件过大（不超过%(mb)sMB）", mb=max_bytes() // (1024 * 1024)), field=field)
     ext = os.path.splitext(name)[1].lower()
     if ext not in ALLOWED_EXTENSIONS:
-        raise DomainError("只支持PDF、JPG、PNG格式的文件", field=field)
+        raise DomainError(N_("只支持PDF、JPG、PNG格式的文件"), field=field)
     content_type = sniff(data)
     if content_type is None:
         raise DomainError(Msg("文件“%(name)s”的内容不是有效的PDF、JPG或PNG文件", name=name), field=field)

@@ -144,11 +144,11 @@ def authenticate(identifier: str, password: str) -> AppUser:
     if not user.active:
         audit.record("login_refused", user=user, detail="账号已停用")
         db.session.commit()
-        raise DomainError("该账号已停用，请联系单位管理员")
+        raise DomainError(N_("该账号已停用，请联系单位管理员"))
     if user.unit is not None and not user.unit.active:
         audit.record("login_refused", user=user, detail="单位已停用")
         db.session.commit()
-        raise DomainError("该单位已被停用，无法登录，请联系平台管理员")
+        raise DomainError(N_("该单位已被停用，无法登录，请联系平台管理员"))
     user.last_login = utcnow()
     user.login_count = (user.login_count or 0) + 1
     audit.record("login", user=user)
@@ -200,7 +200,7 @@ def change_password(user: AppUser, old_password: str, new_password: str, confirm
         message = "原密码错误" if exc.message == INVALID_LOGIN else exc.message
         raise ValidationFailed({"old_password": message}) from None
     if old_password == new_password:
-        raise ValidationFailed({"new_password": "新密码不能与原密码相同"})
+        raise ValidationFailed({"new_password": N_("新密码不能与原密码相同")})
     set_password(user, new_password, confirm)
     audit.record("password_changed", user=user)
     db.session.commit()

@@ -33,6 +33,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from flask import current_app
 from sqlalchemy import select
 
+from app.i18n import Msg, N_, translate
 from app.extensions import db
 from app.models import CaBinding, Unit
 from app.models.mixins import utcnow
@@ -80,10 +81,10 @@ def _load_all(data: bytes) -> list[x509.Certificate]:
 
 def parse_certificate(data: bytes) -> CertificateInfo:
     if not data:
-        raise DomainError("请选择证书文件", field="certificate")
+        raise DomainError(N_("请选择证书文件"), field="certificate")
     certs = _load_all(data)
     if not certs:
-        raise DomainError("无法识别的证书文件：请上传X.509格式（PEM或DER，.cer/.crt/.pem）的CA证书", field="certificate")
+        raise DomainError(N_("无法识别的证书文件：请上传X.509格式（PEM或DER，.cer/.crt/.pem）的CA证书"), field="certificate")
     cert = certs[0]
     values = [
         str(attr.value).strip().upper()
@@ -174,7 +175,7 @@ def verify_chain(info: CertificateInfo, now: dt.datetime) -> x509.Certificate:
     """Return the trusted root the certificate leads to, or raise with the reason."""
     roots, crls = trust_store()
     if not roots:
-        raise DomainError("平台尚未配置受信任的CA根证书（CA_TRUSTED_ROOTS），暂不能绑定CA证书，请联系平台管理员",
+        raise DomainError(N_("平台尚未配置受信任的CA根证书（CA_TRUSTED_ROOTS），暂不能绑定CA证书，请联系平台管理员"),
                           field="certificate")
     path = [info.cert]
     pool = list(info.chain)
@@ -185,22 +186,22 @@ def verify_chain(info: CertificateInfo, now: dt.datetime) -> x509.Certificate:
             break
         parent = next((c for c in pool if _is_ca(c) and _issued_by(current, c)), None)
         if parent is None or len(path) >= MAX_CHAIN:
-            raise DomainError("证书不是由平台信任的CA签发（无法验证证书链），请使用受信任CA颁发的证书",
+            raise DomainError(N_("证书不是由平台信任的CA签发（无法验证证书链），请使用受信任CA颁发的证书"),
                               field="certificate")
         pool.remove(parent)
         path.append(parent)
     if not _is_ca(root):
-        raise DomainError("证书不是由平台信任的CA签发（无法验证证书链），请使用受信任CA颁发的证书",
+        raise DomainError(N_("证书不是由平台信任的CA签发（无法验证证书链），请使用受信任CA颁发的证书"),
                           field="certificate")
     for ca_cert in path[1:] + [root]:
         if not _in_validity(ca_cert, now):
-            raise DomainError("颁发该证书的CA证书已过期或尚未生效", field="certificate")
+            raise DomainError(N_("颁发该证书的CA证书已过期或尚未生效"), field="certificate")
     for cert, issuer in zip(path, path[1:] + [root]):
         for crl in crls:
             if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):
                 continue
             if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
-                raise DomainError("证书已被CA吊销，不能绑定", field="certificate")
+                raise DomainError(N_("证书已被CA吊销，不能绑定"), field="certificate")
     return root
 
 
@@ -227,7 +228,7 @@ def _signature_bytes(raw: bytes) -> bytes:
 
 def verify_possession(info: CertificateInfo, challenge: str, signature: bytes) -> None:
     if not signature:
-        raise DomainError("请上传用证书私钥对挑战码的签名文件", field="signature")
+        raise DomainError(N_("请上传用证书私钥对挑战码的签名文件"), field="signature")
     key = info.cert.public_key()
     data = challenge.encode()
     sig = _signature_bytes(signature)
@@ -237,9 +238,9 @@ def verify_possession(info: CertificateInfo, challenge: str, signature: bytes) -
         elif isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(sig, data, ec.ECDSA(hashes.SHA256()))
         else:
-            raise DomainError("不支持该证书的密钥类型（支持RSA与ECDSA）", field="certificate")
+            raise DomainError(N_("不支持该证书的密钥类型（支持RSA与ECDSA）"), field="certificate")
     except InvalidSignature:
-        raise DomainError("签名验证失败：请用该证书对应的私钥对页面显示的挑战码签名", field="signature") from None
+        raise DomainError(N_("签名验证失败：请用该证书对应的私钥对页面显示的挑战码签名"), field="signature") from None
 
 
 # -- binding -------------------------------------------------------------------
@@ -264,22 +265,23 @@ def verified_name(unit: Unit | None) -> str | None:
 
 def bind(unit: Unit, data: bytes, user, *, challenge: str | None, signature: bytes | None) -> CaBinding:
     if not unit.is_enterprise:
-        raise DomainError("只有企业需要绑定CA证书")
+        raise DomainError(N_("只有企业需要绑定CA证书"))
     info = parse_certificate(data)
     now = utcnow()
     if info.not_after < now:
-        raise DomainError(f"证书已过期（有效期至{info.not_after:%Y-%m-%d}），请使用有效证书", field="certificate")
+        raise DomainError(Msg("证书已过期（有效期至%(date)s），请使用有效证书", date=f"{info.not_after:%Y-%m-%d}"),
+                          field="certificate")
     if info.not_before > now:
-        raise DomainError(f"证书尚未生效（{info.not_before:%Y-%m-%d}起生效）", field="certificate")
+        raise DomainError(Msg("证书尚未生效（%(date)s起生效）", date=f"{info.not_before:%Y-%m-%d}"), field="certificate")
     verify_chain(info, now)
     if not challenge:
-        raise DomainError("挑战码已失效，请刷新页面后重新签名", field="signature")
+        raise DomainError(N_("挑战码已失效，请刷新页面后重新签名"), field="signature")
     verify_possession(info, challenge, signature or b"")
     if not carries_code(info, unit.credit_code):
-        raise DomainError("证书主题中未包含本单位统一社会信用代码，不能绑定他人证书", field="certificate")
+        raise DomainError(N_("证书主题中未包含本单位统一社会信用代码，不能绑定他人证书"), field="certificate")
     if not info.organization or normalize_name(info.organization) != normalize_name(unit.name):
-        raise DomainError(f"证书主题中的单位名称（O={info.organization or '无'}）与本单位名称“{unit.name}”不一致",
-                          field="certificate")
+        raise DomainError(Msg("证书主题中的单位名称（O=%(subject)s）与本单位名称“%(unit)s”不一致",
+                              subject=info.organization or translate(N_("无")), unit=unit.name), field="certificate")
     other = db.session.scalar(
         select(CaBinding).where(
             CaBinding.fingerprint_sha256 == info.fingerprint_sha256,
@@ -288,12 +290,12 @@ def bind(unit: Unit, data: bytes, user, *, challenge: str | None, signature: byt
     )
     if other is not None:
         if other.unit_id == unit.id:
-            raise DomainError("该证书已绑定本单位，无需重复绑定", field="certificate")
-        raise DomainError("该证书已绑定其他单位", field="certificate")
+            raise DomainError(N_("该证书已绑定本单位，无需重复绑定"), field="certificate")
+        raise DomainError(N_("该证书已绑定其他单位"), field="certificate")
     name = unit.name.strip()  # equal to O (compared normalised); national data match it as written
     holder = db.session.scalar(select(Unit).where(Unit.verified_name == name, Unit.id != unit.id))
     if holder is not None:
-        raise DomainError("该单位名称已由其他单位通过CA验证，同一名称不能由两个单位持有，请联系平台管理员",
+        raise DomainError(N_("该单位名称已由其他单位通过CA验证，同一名称不能由两个单位持有，请联系平台管理员"),
                           field="certificate")
     current = active_binding(unit)
     if current is not None:
@@ -313,7 +315,7 @@ def bind(unit: Unit, data: bytes, user, *, challenge: str | None, signature: byt
         db.session.commit()
     except Exception:  # a concurrent binding took the verified name first
         db.session.rollback()
-        raise DomainError("该单位名称已由其他单位通过CA验证，同一名称不能由两个单位持有，请联系平台管理员",
+        raise DomainError(N_("该单位名称已由其他单位通过CA验证，同一名称不能由两个单位持有，请联系平台管理员"),
                           field="certificate") from None
     return binding
 
@@ -321,7 +323,7 @@ def bind(unit: Unit, data: bytes, user, *, challenge: str | None, signature: byt
 def unbind(unit: Unit, user) -> None:
     current = active_binding(unit)
     if current is None:
-        raise DomainError("本单位尚未绑定CA证书")
+        raise DomainError(N_("本单位尚未绑定CA证书"))
     current.unbound_at = utcnow()
     unit.verified_name = None
     audit.record("ca_unbound", user=user, unit=unit, detail=f"序列号 {current.serial_number}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.i18n import Msg, N_
 from app.extensions import db
 from app.models import CATEGORY_ROLES, UNIT_ROLE_LABELS, AppUser, Unit, UnitCategory, UnitRole, UserKind
 from app.models.mixins import utcnow
@@ -18,17 +19,18 @@ def allowed_roles(unit: Unit) -> tuple[UnitRole, ...]:
 
 def certify(unit: Unit, role_key: str, user: AppUser) -> None:
     if user.kind != UserKind.UNIT.value or user.unit_id != unit.id:
-        raise DomainError("只有单位账号可以进行角色认证")
+        raise DomainError(N_("只有单位账号可以进行角色认证"))
     try:
         role = UnitRole(role_key)
     except ValueError:
-        raise DomainError("请选择单位角色") from None
+        raise DomainError(N_("请选择单位角色")) from None
     if role not in allowed_roles(unit):
-        raise DomainError(f"注册类别为“{unit.category_label}”的单位不能认证为“{UNIT_ROLE_LABELS[role]}”")
+        raise DomainError(Msg("注册类别为“%(category)s”的单位不能认证为“%(role)s”", category=unit.category_label,
+                              role=UNIT_ROLE_LABELS[role]))
     if unit.is_enterprise and not ca.has_valid_certificate(unit):
-        raise DomainError("请先绑定有效的CA证书再进行角色认证")
+        raise DomainError(N_("请先绑定有效的CA证书再进行角色认证"))
     if unit.unit_role == role.value:
-        raise DomainError(f"本单位已认证为“{UNIT_ROLE_LABELS[role]}”")
+        raise DomainError(Msg("本单位已认证为“%(role)s”", role=UNIT_ROLE_LABELS[role]))
     previous = unit.unit_role
     unit.unit_role = role.value
     unit.certified_at = utcnow()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.i18n import N_
+from app.i18n import Msg, N_
 from app.models import Entrustment, EntrustmentCertificate, QualCertificate, QualItem, QualProduct, Unit
 from app.models.national import NationalCertificate, NationalItem
 from app.workflow.engine import STATE_LABELS, State, WorkflowError
@@ -153,7 +153,8 @@ def check_product_approval(product: QualProduct) -> None:
     """The approval that makes a product effective is refused while its certificate is not in force."""
     s = product_standing(product)
     if not s.in_force:
-        raise WorkflowError(f"产品{product.code}的注册证未生效，不能审核通过：" + "；".join(s.reasons))
+        raise WorkflowError(Msg("产品%(code)s的注册证未生效，不能审核通过：%(reasons)s", code=product.code,
+                                reasons="；".join(s.reasons)))
 
 
 def refresh_flags(unit_id: int | None = None, day: dt.date | None = None, cert_nos=None) -> int:

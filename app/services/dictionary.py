@@ -12,7 +12,7 @@ from typing import Callable
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.i18n import N_
+from app.i18n import Msg, N_
 from app.models.dictionary import DICTIONARY_CATEGORIES, MEASURE_UNIT, PACKAGE_UNIT, DictionaryEntry
 from app.models.mixins import utcnow
 from app.services import audit
@@ -100,11 +100,11 @@ def _check_name(category: str, name: str, field: str = "name") -> str:
     if not name:
         raise ValidationFailed({field: N_("请填写单位名称")})
     if len(name) > NAME_MAX:
-        raise ValidationFailed({field: f"单位名称不能超过{NAME_MAX}个字符"})
+        raise ValidationFailed({field: Msg("单位名称不能超过%(n)s个字符", n=NAME_MAX)})
     if any(ch.isspace() for ch in name) or any(ch in name for ch in ",，;；/\\\"'<>=+@"):
         raise ValidationFailed({field: N_("单位名称不能包含空格或特殊字符")})
     if find(category, name) is not None:
-        raise ValidationFailed({field: f"{DICTIONARY_CATEGORIES[category]}“{name}”已存在"})
+        raise ValidationFailed({field: Msg("%(category)s“%(name)s”已存在", category=DICTIONARY_CATEGORIES[category], name=name)})
     return name
 
 
@@ -156,8 +156,8 @@ def delete(category: str, name: str, user=None) -> None:
     entry = _get(category, name)
     used = usages(entry.name, category)
     if used:
-        raise DomainError(f"{DICTIONARY_CATEGORIES[category]}“{entry.name}”已被使用（{'；'.join(used)}），"
-                          "不能删除，可停用")
+        raise DomainError(Msg("%(category)s“%(name)s”已被使用（%(uses)s），不能删除，可停用",
+                              category=DICTIONARY_CATEGORIES[category], name=entry.name, uses="；".join(used)))
     db.session.delete(entry)
     audit.record("dictionary_deleted", user=user, detail=f"{DICTIONARY_CATEGORIES[category]} {entry.name}")
     db.session.commit()

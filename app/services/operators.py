@@ -72,7 +72,7 @@ def _send_password(unit: Unit, phone: str, password: str, purpose: str) -> None:
 
 def add_operator(unit_user: AppUser, name: str, id_number: str, phone: str) -> AppUser:
     if unit_user.kind != UserKind.UNIT.value or unit_user.unit is None:
-        raise DomainError("只有单位账号可以新增经办人")
+        raise DomainError(N_("只有单位账号可以新增经办人"))
     errors = validate(name, id_number, phone, unit_user.unit_id)
     if errors:
         raise ValidationFailed(errors)

@@ -66,7 +66,7 @@ def request_code(identifier: str) -> str | None:
     """
     identifier = (identifier or "").strip()
     if not identifier:
-        raise ValidationFailed({"identifier": "请输入单位账号或经办人手机号"})
+        raise ValidationFailed({"identifier": N_("请输入单位账号或经办人手机号")})
     user = _recoverable_user(identifier)
     phone = recovery_phone(user) if user is not None else None
     sms_throttle.allow(identifier=identifier, phone=phone, unit_id=user.unit_id if user else None,

@@ -18,6 +18,7 @@ from typing import IO, Any
 from flask import current_app
 from sqlalchemy import select
 
+from app.i18n import Msg, N_
 from app.excel import Column, ExcelError, TemplateSheet, build_error_log, build_template, open_table
 from app.extensions import db
 from app.models import AppUser, ProductImport, QualItem, QualProduct
@@ -107,27 +108,27 @@ def _header_index(header_row) -> dict[str, int]:
     index = {name: i for i, name in enumerate(names) if name}
     missing = [h for h in HEADERS if h not in index]
     if missing:
-        raise ImportRefused("模板错误：缺少列“" + "”“".join(missing) + "”，请下载最新模板后按模板填写（列名不可修改）")
+        raise ImportRefused(Msg("模板错误：缺少列“%(columns)s”，请下载最新模板后按模板填写（列名不可修改）", columns="”“".join(missing)))
     return index
 
 
 def import_packaging(actor: AppUser, stream: IO[bytes], filename: str, item: QualItem | None = None) -> ImportResult:
     if actor.unit_id is None:
-        raise DomainError("只有单位用户可以导入")
+        raise DomainError(N_("只有单位用户可以导入"))
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
     stream.seek(0)
     if size == 0:
-        raise ImportRefused("文件为空，请选择填写好的导入模板")
+        raise ImportRefused(N_("文件为空，请选择填写好的导入模板"))
     if size > max_bytes():
-        raise ImportRefused(f"文件过大（不超过{max_bytes() // (1024 * 1024)}MB），请分批导入")
+        raise ImportRefused(Msg("文件过大（不超过%(mb)sMB），请分批导入", mb=max_bytes() // (1024 * 1024)))
     result = ImportResult(token=secrets.token_hex(16),
                           keep=int(current_app.config.get("IMPORT_MAX_REJECTED_KEPT", 1000)))
     try:
         with open_table(stream, filename) as table:
             sheet = next((s for s in table.sheets if s.name == SHEET_TITLE), table.sheets[0] if table.sheets else None)
             if sheet is None:
-                raise ImportRefused("工作簿中没有工作表")
+                raise ImportRefused(N_("工作簿中没有工作表"))
             _load(actor, sheet.iter_rows(), item, result)
     except ExcelError as exc:
         db.session.rollback()
@@ -174,17 +175,17 @@ def _load(actor: AppUser, rows, item: QualItem | None, result: ImportResult) -> 
             continue  # empty rows are skipped
         data_rows += 1
         if data_rows > max_rows():
-            raise ImportRefused(f"文件超过{max_rows()}行，请分批导入")
+            raise ImportRefused(Msg("文件超过%(n)s行，请分批导入", n=max_rows()))
         chunk.append((number, values, dict(zip(FIELDS, values))))
         if len(chunk) >= CHUNK:
             _flush(actor, chunk, item, result, measure, package, unit_items, seen, existing)
             chunk = []
     if header is None:
-        raise ImportRefused("文件中没有数据：请使用导入模板，第一行为表头")
+        raise ImportRefused(N_("文件中没有数据：请使用导入模板，第一行为表头"))
     if chunk:
         _flush(actor, chunk, item, result, measure, package, unit_items, seen, existing)
     if data_rows == 0:
-        raise ImportRefused("文件中没有数据行，请在表头下方逐行填写包装信息")
+        raise ImportRefused(N_("文件中没有数据行，请在表头下方逐行填写包装信息"))
 
 
 def _flush(actor, chunk, item, result, measure, package, unit_items, seen, existing) -> None:

@@ -18,7 +18,7 @@ from app.models import AppUser, QualCertificate, QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import (STATUS_ACTIVE, STATUS_DEACTIVATED, NationalCertificate, NationalItem,
                                  NationalSpec, NationalTransfer)
-from app.i18n import N_
+from app.i18n import Msg, N_, translate
 from app.services import chain, dictionary
 from app.services.errors import DomainError, ValidationFailed
 from app.services.scope import own
@@ -37,7 +37,7 @@ def _product_complete(record: QualProduct) -> None:
     errors = packaging_errors(record.unit_id, record.code, record.min_unit, record.pack_unit, record.pack_ratio,
                               record.mid_unit, record.mid_ratio, exclude_ids=_self_ids(record))
     if errors:
-        raise WorkflowError(f"产品{record.code}信息不完整，不能提交：" + "；".join(errors.values()))
+        raise WorkflowError(Msg("产品%(code)s信息不完整，不能提交：%(reasons)s", code=record.code, reasons="；".join(map(translate, errors.values()))))
 
 
 def _product_clone(record: QualProduct) -> QualProduct:
@@ -160,7 +160,7 @@ def selectable_items(actor: AppUser, name: str = "", limit: int = 200, code: str
 def add_items(actor: AppUser, codes: Iterable[str]) -> list[QualItem]:
     codes = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
     if not codes:
-        raise ValidationFailed({"codes": "请至少选择一个单件"})
+        raise ValidationFailed({"codes": N_("请至少选择一个单件")})
     numbers = set(certificate_numbers_in_force(actor))
     rows = dict(db.session.execute(
         select(NationalItem.code, NationalCertificate.number)
@@ -170,15 +170,15 @@ def add_items(actor: AppUser, codes: Iterable[str]) -> list[QualItem]:
         select(NationalItem.code).join(NationalCertificate, NationalItem.certificate_id == NationalCertificate.id)
         .where(NationalItem.code.in_(codes), ~_not_expired())))
     if expired:
-        raise ValidationFailed({"codes": "、".join(sorted(expired)) + " 所属注册证已过期，不能新增"})
+        raise ValidationFailed({"codes": Msg("%(codes)s 所属注册证已过期，不能新增", codes="、".join(sorted(expired)))})
     bad = [c for c in codes if rows.get(c) not in numbers]
     if bad:
-        raise ValidationFailed({"codes": "、".join(bad) + " 不属于本单位已提交或已生效的注册证。如在当前列表中未找到，"
-                                                          "请前往国家平台进行增补。"})
+        raise ValidationFailed({"codes": Msg("%(codes)s 不属于本单位已提交或已生效的注册证。如在当前列表中未找到，请前往国家平台进行增补。",
+                                                              codes="、".join(bad))})
     stopped = list(db.session.scalars(select(NationalItem.code).where(
         NationalItem.code.in_(codes), NationalItem.status == STATUS_DEACTIVATED)))
     if stopped:
-        raise ValidationFailed({"codes": "、".join(stopped) + " 已被国家平台停用，不能新增"})
+        raise ValidationFailed({"codes": Msg("%(codes)s 已被国家平台停用，不能新增", codes="、".join(stopped))})
     existing = set(db.session.scalars(select(QualItem.code).where(QualItem.unit_id == actor.unit_id,
                                                                   QualItem.code.in_(codes))))
     created = [QualItem(unit_id=actor.unit_id, code=c) for c in codes if c not in existing]
@@ -331,7 +331,7 @@ def update_packaging(actor: AppUser, record: QualProduct, data: Packaging, submi
     own(record, actor)
     engine.assert_editable(record)
     if record.purpose == DEACTIVATE:
-        raise DomainError("停用申请不能编辑；如不再需要，请撤销后重新操作")
+        raise DomainError(N_("停用申请不能编辑；如不再需要，请撤销后重新操作"))
     data.code = record.code
     errors = packaging_errors(actor.unit_id, record.code, data.min_unit, data.pack_unit, data.pack_ratio,
                               data.mid_unit, data.mid_ratio, item=record.item, exclude_ids=_self_ids(record))
@@ -350,16 +350,16 @@ def transfer_code(actor: AppUser, record: QualProduct, new_code: str) -> QualPro
     move = db.session.scalar(select(NationalTransfer).where(
         NationalTransfer.old_code == record.code, NationalTransfer.new_code == new_code))
     if move is None:
-        raise DomainError(f"国家数据中没有编码{record.code}转为{new_code}的转码记录")
+        raise DomainError(Msg("国家数据中没有编码%(old)s转为%(new)s的转码记录", old=record.code, new=new_code))
     target = db.session.scalar(select(NationalSpec).where(NationalSpec.code == new_code))
     if target is None or target.is_deactivated:
-        raise DomainError(f"新编码{new_code}不在国家规格型号数据中或已停用")
+        raise DomainError(Msg("新编码%(code)s不在国家规格型号数据中或已停用", code=new_code))
     item = db.session.scalar(select(QualItem).where(QualItem.unit_id == actor.unit_id,
                                                     QualItem.code == new_code[:20]))
     if item is None:
         certificate = certificate_of_item(new_code[:20])
         if certificate is None or certificate.number not in set(certificate_numbers_in_force(actor)):
-            raise DomainError(f"新编码{new_code}的单件不属于本单位已提交或已生效的注册证，请先维护注册证")
+            raise DomainError(Msg("新编码%(code)s的单件不属于本单位已提交或已生效的注册证，请先维护注册证", code=new_code))
         item = QualItem(unit_id=actor.unit_id, code=new_code[:20])
         db.session.add(item)
         db.session.flush()
@@ -374,7 +374,7 @@ def delete_draft(actor: AppUser, record: QualProduct) -> None:
     """Remove an unneeded packaging that was never submitted."""
     own(record, actor)
     if record.state != State.DRAFT.value or engine.history_of(PRODUCT.key, record.id)[1:]:
-        raise DomainError("只能删除从未提交过的待提交包装信息；已提交的请先撤回")
+        raise DomainError(N_("只能删除从未提交过的待提交包装信息；已提交的请先撤回"))
     db.session.delete(record)
     db.session.commit()
 
@@ -384,7 +384,7 @@ def request_deactivation(actor: AppUser, record: QualProduct) -> QualProduct:
     approved the packaging is 已停用 and leaves 耗材产品查询 (its history stays)."""
     own(record, actor)
     if record.revision_of_id or record.state != State.EFFECTIVE.value:
-        raise DomainError("只有已生效的包装信息可以申请停用")
+        raise DomainError(N_("只有已生效的包装信息可以申请停用"))
     revision = engine.open_change(record, actor, action="deactivate")
     revision.purpose = DEACTIVATE
     db.session.commit()
@@ -396,7 +396,7 @@ def remove_item(actor: AppUser, item: QualItem) -> None:
     own(item, actor)
     used = db.session.scalar(select(func.count(QualProduct.id)).where(QualProduct.item_id == item.id))
     if used:
-        raise DomainError(f"单件{item.code}下已有{used}条产品包装信息，不能删除")
+        raise DomainError(Msg("单件%(code)s下已有%(n)s条产品包装信息，不能删除", code=item.code, n=used))
     db.session.delete(item)
     db.session.commit()
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (ENTRUSTMENT_KINDS, AppUser, Attachment, Entrustment, EntrustmentCertificate,
                         QualCertificate)
-from app.i18n import N_
+from app.i18n import Msg, N_, translate
 from app.services import attachments, ca, chain, national
 from app.services.errors import DomainError, ValidationFailed
 from app.services.scope import own
@@ -83,7 +83,7 @@ def _entrustment_complete(record) -> None:
     errors = entrustment_errors(record.kind, record.principal_name, record.valid_from, record.valid_to,
                                 record.cert_numbers, set(files_by_slot(record)), for_submit=True)
     if errors:
-        raise WorkflowError("信息不完整，不能提交：" + "；".join(errors.values()))
+        raise WorkflowError(Msg("信息不完整，不能提交：%(reasons)s", reasons="；".join(map(translate, errors.values()))))
 
 
 def _entrustment_clone(record) -> Entrustment:
@@ -256,7 +256,8 @@ def _certificate_extras(record) -> dict[str, str]:
 def _certificate_complete(record) -> None:
     errors = certificate_errors(record.contact_name, record.contact_phone, set(files_by_slot(record)))
     if errors:
-        raise WorkflowError(f"注册证{record.cert_no}信息不完整，不能提交：" + "；".join(errors.values()))
+        raise WorkflowError(Msg("注册证%(number)s信息不完整，不能提交：%(reasons)s", number=record.cert_no,
+                                reasons="；".join(map(translate, errors.values()))))
 
 
 def _certificate_clone(record) -> QualCertificate:
@@ -334,22 +335,22 @@ def add_certificates(actor: AppUser, cert_nos: list[str]) -> list[QualCertificat
     """新增: one draft per chosen national certificate; all refused if any is not allowed."""
     cert_nos = list(dict.fromkeys(n.strip() for n in cert_nos if n and n.strip()))
     if not cert_nos:
-        raise ValidationFailed({"certificates": "请至少选择一个注册证"})
+        raise ValidationFailed({"certificates": N_("请至少选择一个注册证")})
     allowed = maintainable_cert_numbers(actor)
     bad = [n for n in cert_nos if n not in allowed]
     if bad:
-        raise ValidationFailed({"certificates": "、".join(bad) + " 不是本单位注册的注册证，也未被本单位已提交或已生效的"
-                                               "委托授权关联。如在当前列表中未找到，请前往国家平台进行增补。"})
+        raise ValidationFailed({"certificates": Msg("%(numbers)s 不是本单位注册的注册证，也未被本单位已提交或已生效的委托授权关联。"
+                                                   "如在当前列表中未找到，请前往国家平台进行增补。", numbers="、".join(bad))})
     expired = [n for n in cert_nos if (c := national.certificate(n)) is not None and chain.is_expired(c.valid_to)]
     if expired:
-        raise ValidationFailed({"certificates": "、".join(expired) + " 已过期，不能新增"})
+        raise ValidationFailed({"certificates": Msg("%(numbers)s 已过期，不能新增", numbers="、".join(expired))})
     stopped = [n for n in cert_nos if (c := national.certificate(n)) is not None and c.is_deactivated]
     if stopped:
-        raise ValidationFailed({"certificates": "、".join(stopped) + " 已被国家平台停用，不能新增"})
+        raise ValidationFailed({"certificates": Msg("%(numbers)s 已被国家平台停用，不能新增", numbers="、".join(stopped))})
     existing = _listed_cert_numbers(actor)
     dup = [n for n in cert_nos if n in existing]
     if dup:
-        raise ValidationFailed({"certificates": "、".join(dup) + " 已在本单位注册证列表中"})
+        raise ValidationFailed({"certificates": Msg("%(numbers)s 已在本单位注册证列表中", numbers="、".join(dup))})
     created = []
     for no in cert_nos:
         record = QualCertificate(unit_id=actor.unit_id, cert_no=no, state=State.DRAFT.value,

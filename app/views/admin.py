@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, current_app, flash, g, redirect, request
+from flask import abort, current_app, g, redirect, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, DateTimePickerWidget, Select2ManyWidget
@@ -25,12 +25,13 @@ from wtforms import DateTimeField, PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo
 
 from app.extensions import db
-from app.i18n import N_
+from app.i18n import Msg, N_
 from app.models import UNIT_ROLE_LABELS, AccountRole, AuditLog, CaBinding, RoleCeiling, SmsMessage, Unit, UnitRole
 from app.models.sms import PURPOSE_LABELS, STATUS_LABELS
 from app.security import bundles
 from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL, UNIT_ACCOUNT_ROLE, sync_unit_role
 from app.services import audit, units
+from app.views.forms import notify
 
 ADMIN_CATEGORY = "平台管理"
 
@@ -151,7 +152,7 @@ class UnitAdminView(ModelView):
             unit = db.session.get(Unit, item.id)  # re-load; never trust a stale row
             if unit is not None:
                 units.set_active(unit, active, g.user)
-        flash(("已启用" if active else "已停用") + f" {len(items)} 个单位", "success")
+        notify(Msg("已启用 %(n)s 个单位", n=len(items)) if active else Msg("已停用 %(n)s 个单位", n=len(items)), "success")
         return redirect(self.get_redirect())
 
     @action("disable", "停用", "确定停用所选单位？停用后该单位所有账号无法登录。", "fa-ban")
@@ -178,11 +179,11 @@ class UnitAdminView(ModelView):
                 units.release_credit_code(unit, g.user)
             except DomainError as exc:
                 db.session.rollback()
-                flash(gettext("%(name)s：%(reason)s", name=unit.name, reason=gettext(exc.message)), "danger")
+                notify(gettext("%(name)s：%(reason)s", name=unit.name, reason=gettext(exc.message)), "danger")
             else:
                 done += 1
         if done:
-            flash(gettext("已释放 %(n)s 个单位的信用代码", n=done), "success")
+            notify(gettext("已释放 %(n)s 个单位的信用代码", n=done), "success")
         return redirect(self.get_redirect())
 
 
@@ -368,9 +369,9 @@ class PlatformResetPasswordView(ResetPasswordView):
             auth.admin_set_password(user, form.password.data, actor=g.user)
         except ValidationFailed as exc:
             db.session.rollback()
-            flash(gettext(next(iter(exc.errors.values()))), "danger")
+            notify(gettext(next(iter(exc.errors.values()))), "danger")
             return
-        flash(gettext("密码已重置，该用户下次登录须修改密码"), "info")
+        notify(gettext("密码已重置，该用户下次登录须修改密码"), "info")
 
 
 def user_search_fields(datamodel) -> dict:

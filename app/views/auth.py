@@ -1,19 +1,20 @@
 """单位登录 and 忘记密码 (FAB's auth view, so its per-IP rate limit applies)."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_appbuilder import expose
 from flask_babel import gettext
 from flask_appbuilder.security.decorators import no_cache
 from flask_appbuilder.security.views import AuthDBView
 from flask_login import login_user, logout_user
 
+from app.i18n import N_
 from app.extensions import db
 from app.security import sessions
 from app.services import auth, password_reset
 from app.services.errors import DomainError, ValidationFailed
 from app.urls import local_path
-from app.views.forms import EmptyForm, ForgotForm, LoginForm, ResetForm, apply_errors
+from app.views.forms import EmptyForm, ForgotForm, LoginForm, ResetForm, apply_errors, notify
 
 
 class UnitLoginView(AuthDBView):
@@ -35,7 +36,7 @@ class UnitLoginView(AuthDBView):
                 login_user(user, remember=False)
                 sessions.start(user)
                 if user.must_change_password:
-                    flash("首次登录请先修改初始密码", "warning")
+                    notify(N_("首次登录请先修改初始密码"), "warning")
                     return redirect(url_for("HallView.password"))
                 return redirect(local_path(request.args.get("next"), "/"))
         return self.render_template(self.login_template, form=form, title=self.title)
@@ -74,7 +75,7 @@ class UnitLoginView(AuthDBView):
             else:
                 # the same answer whether or not the account exists (README, Security model)
                 session["reset_identifier"] = form.identifier.data.strip()
-                flash(gettext(password_reset.SENT_MESSAGE), "info")
+                notify(gettext(password_reset.SENT_MESSAGE), "info")
                 return redirect(url_for("UnitLoginView.reset"))
         return self.render_template("forgot.html", form=form, title="忘记密码")
 
@@ -94,6 +95,6 @@ class UnitLoginView(AuthDBView):
                 apply_errors(form, exc.errors)
             else:
                 session.pop("reset_identifier", None)
-                flash("密码重置成功，请使用新密码登录", "success")
+                notify(N_("密码重置成功，请使用新密码登录"), "success")
                 return redirect(url_for("UnitLoginView.login"))
         return self.render_template("reset.html", form=form, title="重置密码")

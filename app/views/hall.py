@@ -4,15 +4,16 @@ from __future__ import annotations
 import time
 from functools import wraps
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose
 
 from app.extensions import db
+from app.i18n import N_
 from app.models import UNIT_ROLE_LABELS, UserKind
 from app.security import bundles, sessions
 from app.services import auth, ca, certification
 from app.services.errors import DomainError, ValidationFailed
-from app.views.forms import CaForm, ChangePasswordForm, EmptyForm, apply_errors
+from app.views.forms import CaForm, ChangePasswordForm, EmptyForm, apply_errors, notify
 
 
 def login_required(view):
@@ -48,7 +49,7 @@ def unit_account_required(view):
     @unit_user_required
     def wrapper(self, *args, **kwargs):
         if g.user.kind != UserKind.UNIT.value:
-            flash("该功能仅限单位账号使用", "danger")
+            notify(N_("该功能仅限单位账号使用"), "danger")
             return redirect(url_for("HallView.index"))
         return view(self, *args, **kwargs)
 
@@ -78,7 +79,7 @@ class HallView(BaseView):
                     certification.certify(unit, chosen, g.user)
                 except DomainError as exc:
                     db.session.rollback()
-                    flash(exc.message, "danger")
+                    notify(exc.message, "danger")
                 else:
                     return redirect(url_for("HallView.certified"))
             else:
@@ -109,7 +110,7 @@ class HallView(BaseView):
     def ca(self):
         unit = g.user.unit
         if not unit.is_enterprise:
-            flash("只有企业需要绑定CA证书", "info")
+            notify(N_("只有企业需要绑定CA证书"), "info")
             return redirect(url_for("HallView.index"))
         form = CaForm()
         unbind_form = EmptyForm(prefix="unbind")
@@ -120,14 +121,14 @@ class HallView(BaseView):
             signature = signed.read(_ca_limit() + 1) if signed else b""
             try:
                 if len(data) > _ca_limit() or len(signature) > _ca_limit():
-                    raise DomainError("证书文件过大（不超过64KB）", field="certificate")
+                    raise DomainError(N_("证书文件过大（不超过64KB）"), field="certificate")
                 ca.bind(unit, data, g.user, challenge=challenge, signature=signature)
             except DomainError as exc:
                 db.session.rollback()
                 apply_errors(form, {exc.field or "certificate": exc.message})
             else:
                 session.pop(CA_CHALLENGE, None)  # one binding per challenge
-                flash("CA证书绑定成功", "success")
+                notify(N_("CA证书绑定成功"), "success")
                 return redirect(url_for("HallView.ca"))
         return self.render_template("hall/ca.html", unit=unit, form=form, unbind_form=unbind_form,
                                     binding=ca.active_binding(unit), title="CA绑定", challenge=challenge,
@@ -142,9 +143,9 @@ class HallView(BaseView):
         try:
             ca.unbind(g.user.unit, g.user)
         except DomainError as exc:
-            flash(exc.message, "danger")
+            notify(exc.message, "danger")
         else:
-            flash("已解绑CA证书", "success")
+            notify(N_("已解绑CA证书"), "success")
         return redirect(url_for("HallView.ca"))
 
     @expose("/password", methods=["GET", "POST"])
@@ -160,7 +161,7 @@ class HallView(BaseView):
                 apply_errors(form, exc.errors)
             else:
                 sessions.keep_current(g.user)  # this session goes on; every other one ended
-                flash("密码修改成功", "success")
+                notify(N_("密码修改成功"), "success")
                 if not g.user.is_unit_user:
                     return redirect(self.appbuilder.get_url_for_index)
                 return redirect(url_for("HallView.index"))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 from typing import Any, Sequence
 
-from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask import abort, current_app, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext, lazy_gettext as _l
@@ -38,7 +38,7 @@ from app.services import dictionary, national, national_import
 from app.services.errors import DomainError, ValidationFailed
 from app.services import db_limits
 from app.urls import local_path
-from app.views.forms import SafeForm
+from app.views.forms import SafeForm, notify
 
 ADMIN_CATEGORY = "平台管理"
 
@@ -229,7 +229,7 @@ class NationalImportView(BaseView):
         info = jobs.status(job_id)
         if info and info.status == "done":  # run at once (no queue configured, or a small file)
             result = info.result or {}
-            flash(gettext(N_("导入完成")), "success")
+            notify(gettext(N_("导入完成")), "success")
             return redirect(url_for("NationalImportView.result", token=result.get("token", "")))
         if info and info.status == "failed":
             return self._page(UploadForm(formdata=None), error=info.error,
@@ -351,9 +351,9 @@ class DictionaryView(BaseView):
             return self._page(category, form, 200)
         except DomainError as exc:
             db.session.rollback()
-            flash(gettext(exc.message), "danger")
+            notify(gettext(exc.message), "danger")
         else:
-            flash(gettext(done), "success")
+            notify(gettext(done), "success")
         return redirect(url_for("DictionaryView.list", category=category))
 
     @expose("/add", methods=["POST"])

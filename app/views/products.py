@@ -17,7 +17,7 @@ from app.models.workflow import WorkflowHistory
 from app.services import chain, db_limits, product_import, product_query, products
 from app.services.national import transfers_for
 from app.tenancy import UnitScopedModelView, current_unit_id
-from app.i18n import Msg
+from app.i18n import Msg, N_
 from app.views.forms import EmptyForm, apply_post, notify
 from app.views.workflow import WorkflowModelView, back_to as _back
 from app.workflow import engine
@@ -65,7 +65,7 @@ def _import(item: QualItem | None):
         abort(400)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        notify("请选择要导入的Excel文件", "danger")
+        notify(N_("请选择要导入的Excel文件"), "danger")
         return None
     try:
         db_limits.allow()  # imports have their own statement budget
@@ -194,7 +194,7 @@ class ConsumableProductView(WorkflowModelView):
     @has_access
     def add(self):
         """Packaging is added on its single item's page (维护产品信息 → 新增包装), never generically."""
-        notify("请在耗材单件列表中点击“维护产品信息”后新增包装", "info")
+        notify(N_("请在耗材单件列表中点击“维护产品信息”后新增包装"), "info")
         return redirect(url_for("ConsumableItemView.list"))
 
     @expose("/edit/<int:pk>", methods=["GET", "POST"])

@@ -165,7 +165,7 @@ class ReviewView(BaseView):
         records = [r for r in (db.session.get(rtype.model, i) for i in ids)
                    if r is not None and attachments.submitted_once(r)]
         if not records:
-            notify("请先勾选需要审核的记录", "warning")
+            notify(N_("请先勾选需要审核的记录"), "warning")
         else:
             result = engine.batch(records, "approve", g.user, opinion=request.form.get("opinion"))
             if result.ok:

@@ -7,12 +7,13 @@ custom screens on those views, each loading its record through
 """
 from __future__ import annotations
 
-from flask import flash, g, redirect, request, url_for
+from flask import g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
 
+from app.i18n import Msg, N_
 from app.extensions import db
 from app.models import AccountRole, AppUser, UserKind
 from app.security import bundles
@@ -20,7 +21,7 @@ from app.security.roles import unit_ceiling
 from app.services import account_roles, operators
 from app.services.errors import DomainError, ValidationFailed
 from app.tenancy import UnitScopedModelView
-from app.views.forms import EmptyForm, OperatorForm, RoleForm, apply_errors
+from app.views.forms import EmptyForm, OperatorForm, RoleForm, apply_errors, notify
 
 
 def _operator_kind():
@@ -58,22 +59,22 @@ class OperatorView(UnitScopedModelView):
                 db.session.rollback()
                 form.form_errors.append(exc.message)
             else:
-                flash("经办人新增成功，初始密码已通过短信发送至经办人手机", "success")
+                notify(N_("经办人新增成功，初始密码已通过短信发送至经办人手机"), "success")
                 return redirect(url_for("OperatorView.list"))
         return self.render_template("unit/operator_form.html", form=form, title="新增经办人")
 
     def _act(self, pk, verb, done: str):
         operator = self.get_owned_or_404(pk)
         if not EmptyForm().validate_on_submit():
-            flash("请求无效，请刷新页面后重试", "danger")
+            notify(N_("请求无效，请刷新页面后重试"), "danger")
             return redirect(url_for("OperatorView.list"))
         try:
             verb(operator, g.user)
         except DomainError as exc:
             db.session.rollback()
-            flash(exc.message, "danger")
+            notify(exc.message, "danger")
         else:
-            flash(done, "success")
+            notify(done, "success")
         return redirect(url_for("OperatorView.list"))
 
     @expose("/disable/<int:pk>", methods=["POST"])
@@ -127,7 +128,7 @@ class AccountRoleView(UnitScopedModelView):
                 db.session.rollback()
                 apply_errors(form, exc.errors)
             else:
-                flash("角色添加成功", "success")
+                notify(N_("角色添加成功"), "success")
                 return redirect(url_for("AccountRoleView.list"))
         return self._form_page(form)
 
@@ -143,7 +144,7 @@ class AccountRoleView(UnitScopedModelView):
                 db.session.rollback()
                 apply_errors(form, exc.errors)
             else:
-                flash("角色修改成功", "success")
+                notify(N_("角色修改成功"), "success")
                 return redirect(url_for("AccountRoleView.list"))
         return self._form_page(form, role)
 
@@ -152,15 +153,15 @@ class AccountRoleView(UnitScopedModelView):
     def delete(self, pk):
         role = self.get_owned_or_404(pk)
         if not EmptyForm().validate_on_submit():
-            flash("请求无效，请刷新页面后重试", "danger")
+            notify(N_("请求无效，请刷新页面后重试"), "danger")
         else:
             try:
                 account_roles.delete_role(g.user, role)
             except DomainError as exc:
                 db.session.rollback()
-                flash(exc.message, "danger")
+                notify(exc.message, "danger")
             else:
-                flash("角色已删除", "success")
+                notify(N_("角色已删除"), "success")
         return redirect(url_for("AccountRoleView.list"))
 
     @expose("/assign/<int:pk>", methods=["GET", "POST"])
@@ -172,21 +173,21 @@ class AccountRoleView(UnitScopedModelView):
         tab = request.values.get("tab", "assigned")
         if request.method == "POST":
             if not form.validate_on_submit():
-                flash("请求无效，请刷新页面后重试", "danger")
+                notify(N_("请求无效，请刷新页面后重试"), "danger")
             else:
                 operator = db.session.get(AppUser, request.form.get("operator_id", type=int) or 0)
                 try:
                     if operator is None:
-                        raise DomainError("经办人不存在")
+                        raise DomainError(N_("经办人不存在"))
                     if request.form.get("op") == "select":
                         account_roles.assign(g.user, role, operator)
-                        flash(f"已将角色分配给 {operator.first_name}", "success")
+                        notify(Msg("已将角色分配给 %(name)s", name=operator.first_name), "success")
                     else:
                         account_roles.unassign(g.user, role, operator)
-                        flash(f"已取消 {operator.first_name} 的角色", "success")
+                        notify(Msg("已取消 %(name)s 的角色", name=operator.first_name), "success")
                 except DomainError as exc:
                     db.session.rollback()
-                    flash(exc.message, "danger")
+                    notify(exc.message, "danger")
             return redirect(url_for("AccountRoleView.assign", pk=role.id, tab=tab))
         people = account_roles.operators_of_unit(g.user)
         assigned = [p for p in people if p.account_role_id == role.id]

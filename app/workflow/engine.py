@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import ARRAY, DateTime, Integer, String, any_, bindparam, literal, null, select, text
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.i18n import Msg, N_
 from app.extensions import db
 from app.models import UserKind
 from app.models.mixins import utcnow
@@ -129,7 +130,7 @@ def insert_records(model, rows: list[dict], user, action: str = "create") -> lis
         return []
     rtype = _REGISTRY.get(model)
     if rtype is None:
-        raise WorkflowError("不支持的记录类型")
+        raise WorkflowError(N_("不支持的记录类型"))
     table = model.__table__
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
@@ -198,13 +199,13 @@ def open_change(record, user, action: str = "change"):
     rtype = record_type_of(record)
     transition = _find(record, "change")
     if transition is None or record.state != State.EFFECTIVE.value:
-        raise WorkflowError("只有已生效的记录可以变更")
+        raise WorkflowError(N_("只有已生效的记录可以变更"))
     if not _may(transition, record, user, rtype):
-        raise WorkflowError("您无权对该记录执行变更")
+        raise WorkflowError(N_("您无权对该记录执行变更"))
     if getattr(record, "revision_of_id", None):
-        raise WorkflowError("变更中的记录不能再次变更")
+        raise WorkflowError(N_("变更中的记录不能再次变更"))
     if pending_revision(record) is not None:
-        raise WorkflowError("该记录已有进行中的变更，请先完成或撤回")
+        raise WorkflowError(N_("该记录已有进行中的变更，请先完成或撤回"))
     revision = rtype.clone(record)
     revision.revision_of_id = record.id
     revision.unit_id = record.unit_id
@@ -222,12 +223,12 @@ def cancel_change(revision, user) -> Any:
     rtype = record_type_of(revision)
     original_id = getattr(revision, "revision_of_id", None)
     if not original_id:
-        raise WorkflowError("只有变更中的记录可以撤销变更")
+        raise WorkflowError(N_("只有变更中的记录可以撤销变更"))
     if revision.state not in EDITABLE:
         label = STATE_LABELS.get(revision.state, revision.state)
-        raise WorkflowError(f"变更当前为“{label}”，不能撤销；待初审的变更请先撤回")
+        raise WorkflowError(Msg("变更当前为“%(state)s”，不能撤销；待初审的变更请先撤回", state=label))
     if not _is_owner(revision, user, rtype):
-        raise WorkflowError("您无权对该记录执行“撤销变更”")
+        raise WorkflowError(N_("您无权对该记录执行“撤销变更”"))
     original = db.session.get(type(revision), original_id)
     _write_history(revision, rtype, user, "cancel_change", revision.state, original.state)
     _delete_with_files(revision)
@@ -239,11 +240,11 @@ def delete_draft(record, user) -> None:
     """删除 of a draft that was never submitted (its history holds only its creation)."""
     rtype = record_type_of(record)
     if not _is_owner(record, user, rtype):
-        raise WorkflowError("您无权对该记录执行“删除”")
+        raise WorkflowError(N_("您无权对该记录执行“删除”"))
     if getattr(record, "revision_of_id", None):
-        raise WorkflowError("变更中的记录请使用“撤销变更”")
+        raise WorkflowError(N_("变更中的记录请使用“撤销变更”"))
     if record.state != State.DRAFT.value or len(history_of(rtype.key, record.id)) > 1:
-        raise WorkflowError("只能删除从未提交过的待提交记录；已提交过的记录请撤回后修改")
+        raise WorkflowError(N_("只能删除从未提交过的待提交记录；已提交过的记录请撤回后修改"))
     _write_history(record, rtype, user, "delete", record.state, record.state)
     _delete_with_files(record)
     db.session.commit()
@@ -262,8 +263,9 @@ def _delete_with_files(record) -> None:
 def assert_editable(record) -> None:
     if record.state not in EDITABLE:
         label = STATE_LABELS.get(record.state, record.state)
-        raise WorkflowError(f"当前状态为“{label}”，不能编辑" + ("；已生效的记录请使用“变更”" if
-                                                        record.state == State.EFFECTIVE.value else ""))
+        if record.state == State.EFFECTIVE.value:
+            raise WorkflowError(Msg("当前状态为“%(state)s”，不能编辑；已生效的记录请使用“变更”", state=label))
+        raise WorkflowError(Msg("当前状态为“%(state)s”，不能编辑", state=label))
 
 
 def apply(record, action: str, user, opinion: str | None = None, expected_version: int | None = None):
@@ -272,16 +274,16 @@ def apply(record, action: str, user, opinion: str | None = None, expected_versio
     if action == "change":
         return open_change(record, user)
     if expected_version is not None and record.version != expected_version:
-        raise WorkflowError("记录已被他人修改，请刷新后重试")
+        raise WorkflowError(N_("记录已被他人修改，请刷新后重试"))
     transition = _find(record, action)
     label = STATE_LABELS.get(record.state, record.state)
     if transition is None:
-        raise WorkflowError(f"当前状态为“{label}”，不能{ACTION_LABELS.get(action, action)}")
+        raise WorkflowError(Msg("当前状态为“%(state)s”，不能%(action)s", state=label, action=ACTION_LABELS.get(action, action)))
     if not _may(transition, record, user, rtype):
-        raise WorkflowError(f"您无权对该记录执行“{ACTION_LABELS.get(action, action)}”")
+        raise WorkflowError(Msg("您无权对该记录执行“%(action)s”", action=ACTION_LABELS.get(action, action)))
     opinion = (opinion or "").strip() or None
     if action == "reject" and not opinion:
-        raise WorkflowError("审核不通过时必须填写审核意见")
+        raise WorkflowError(N_("审核不通过时必须填写审核意见"))
     if action == "submit" and rtype.check_complete:
         rtype.check_complete(record)
     before = record.state
@@ -313,7 +315,7 @@ def apply(record, action: str, user, opinion: str | None = None, expected_versio
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise WorkflowError("记录已被他人修改，请刷新后重试") from None
+        raise WorkflowError(N_("记录已被他人修改，请刷新后重试")) from None
     if rtype.after_transition:
         rtype.after_transition(record)
     return record

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from flask import current_app
 
+from app.i18n import N_
 from app.errors import WorkflowError
 from app.workflow.states import QUEUE_LABELS
 
@@ -94,4 +95,4 @@ def record_type_of(record) -> RecordType:
     try:
         return _REGISTRY[type(record)]
     except KeyError:
-        raise WorkflowError("不支持的记录类型") from None
+        raise WorkflowError(N_("不支持的记录类型")) from None
