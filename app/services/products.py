@@ -84,7 +84,7 @@ def _product_extras(record: QualProduct) -> dict[str, str]:
 
 PRODUCT = RecordType(
     key="product", model=QualProduct, label="耗材产品", menu_key="consumable_product",
-    review_label=N_("产品"), number_field="code",
+    review_label=N_("产品"), number_field="code", search_fields=("code",),
     describe=lambda record: f"{record.code} {record.pack_spec}",
     diff_fields=(("code", "27位耗材医保编码"), ("min_unit", "最小计量单位"), ("pack_unit", "最小包装单位"),
                  ("pack_ratio", "最小包装转换比"), ("pack_spec", "最小包装规格"), ("mid_unit", "中包装单位"),

@@ -114,7 +114,7 @@ def _entrustment_merge(original: Entrustment, revision: Entrustment) -> None:
 
 ENTRUSTMENT = RecordType(
     key="entrustment", model=Entrustment, label="耗材委托授权", menu_key="consumable_entrustment",
-    review_label=N_("委托授权"), number_field="number",
+    review_label=N_("委托授权"), number_field="number", search_fields=("number", "principal_name"),
     diff_fields=(("kind_label", "委托授权类型"), ("principal_name", "委托方/境外注册人"),
                  ("valid_from", "有效期开始"), ("valid_to", "有效期结束")),
     diff_extras=_entrustment_extras, check_complete=_entrustment_complete,
@@ -279,7 +279,7 @@ def _certificate_merge(original: QualCertificate, revision: QualCertificate) -> 
 
 CERTIFICATE = RecordType(
     key="certificate", model=QualCertificate, label="耗材注册证", menu_key="consumable_certificate",
-    review_label=N_("注册证"), number_field="cert_no",
+    review_label=N_("注册证"), number_field="cert_no", search_fields=("cert_no",),
     diff_fields=(("cert_no", "注册备案号"), ("contact_name", "联系人"), ("contact_phone", "联系电话"),
                  ("remark", "备注")),
     diff_extras=_certificate_extras, check_complete=_certificate_complete,

@@ -182,10 +182,10 @@ class ConsumableProductView(WorkflowModelView):
         if request.method == "POST":
             result = _import(None)
         list_filter = self.list_filter()
-        rows = db.session.scalars(self.scoped_query().where(QualProduct.revision_of_id.is_(None), *list_filter.conditions)
-                                  .order_by(QualProduct.code, QualProduct.id)).all()
+        page = self.list_page(list_filter)
+        rows = page.rows
         return self.render_template(
-            "products/products.html", rows=rows, list_filter=list_filter, revisions=self._revisions(rows),
+            "products/products.html", rows=rows, page=page, list_filter=list_filter, revisions=self._revisions(rows),
             removable=_removable(rows), spec_map=_specs_by_code(r.code for r in rows),
             transfers=transfers_for(r.code for r in rows), result=result, form=EmptyForm(), states=STATE_LABELS,
             allowed=lambda r: engine.allowed_actions(r, g.user), title="耗材产品列表")

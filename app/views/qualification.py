@@ -53,8 +53,9 @@ class ConsumableEntrustmentView(WorkflowModelView):
     @has_access
     def list(self):
         list_filter = self.list_filter()
-        roots = self._roots(list_filter)
-        return self.render_template("qualification/entrustments.html", rows=roots, list_filter=list_filter,
+        page = self.list_page(list_filter)
+        roots = page.rows
+        return self.render_template("qualification/entrustments.html", rows=roots, page=page, list_filter=list_filter,
                                     revisions=self._revisions(roots), form=EmptyForm(),
                                     removable=removable_ids(self.rtype_key, roots),
                                     expiring=expiry.expiring(current_unit_id()),
@@ -173,9 +174,10 @@ class ConsumableCertificateView(WorkflowModelView):
     @has_access
     def list(self):
         list_filter = self.list_filter()
-        roots = self._roots(list_filter)
+        page = self.list_page(list_filter)
+        roots = page.rows
         nationals = national.certificates([r.cert_no for r in roots])
-        return self.render_template("qualification/certificates.html", rows=roots, nationals=nationals,
+        return self.render_template("qualification/certificates.html", rows=roots, page=page, nationals=nationals,
                                     list_filter=list_filter,
                                     revisions=self._revisions(roots), form=EmptyForm(), states=STATE_LABELS,
                                     removable=removable_ids(self.rtype_key, roots),

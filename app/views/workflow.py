@@ -17,12 +17,13 @@ from flask import Response, abort, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.decorators import has_access, permission_name
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.i18n import Msg, translate
 from app.models import Attachment
 from app.models.workflow import WorkflowHistory
+from app.services.paging import Page, keyset_page
 from app.tenancy import UnitScopedModelView, current_unit_id
 from app.urls import local_path
 from app.views.forms import EmptyForm, apply_post, notify
@@ -102,12 +103,21 @@ class WorkflowModelView(UnitScopedModelView):
 
         return overview.list_filter(self.rtype_key, request.args, utcnow().date())
 
-    def _roots(self, list_filter=None):
+    def list_page(self, list_filter) -> Page:
+        """One keyset page of the unit's records (newest first): the 查询 box (``q``, the record
+        type's search fields), the state and the 资质概览 filter (``state`` / ``expires`` / ``flag``)."""
         model = self.datamodel.obj
-        query = self.scoped_query().where(model.revision_of_id.is_(None))
-        if list_filter is not None:
-            query = query.where(*list_filter.conditions)
-        return db.session.scalars(query.order_by(model.id.desc())).all()
+        stmt = self.scoped_query().where(model.revision_of_id.is_(None), *list_filter.conditions)
+        term = (request.args.get("q") or "").strip()[:60]
+        if term and self.record_type.search_fields:
+            stmt = stmt.where(or_(*(getattr(model, f).contains(term, autoescape=True)
+                                    for f in self.record_type.search_fields)))
+        kept = {k: v[:40] for k in ("state", "expires", "flag") if (v := request.args.get(k))}
+        page = keyset_page(stmt, model.id, filters={"q": term}, after=request.args.get("after"),
+                           before=request.args.get("before"), extra=kept, descending=True)
+        if list_filter.active:  # 资质概览's number and the list agree: say how many the filter holds
+            page.extra_total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        return page
 
     def _revisions(self, roots):
         model = self.datamodel.obj

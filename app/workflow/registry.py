@@ -30,6 +30,8 @@ class RecordType:
     number_field: str = "id"
     #: the number shown for a record where the column alone is not enough (e.g. code + 规格)
     describe: Callable[[Any], str] | None = None
+    #: the columns the unit's list searches with its 查询 box (contains, case as typed)
+    search_fields: tuple[str, ...] = ()
     #: (attribute, label) pairs compared for the field-level diff
     diff_fields: tuple[tuple[str, str], ...] = ()
     #: extra things to compare (e.g. attachments by name+hash, linked certificates)
