@@ -8,6 +8,7 @@ custom screens on those views, each loading its record through
 from __future__ import annotations
 
 from flask import g, redirect, request, url_for
+from sqlalchemy import or_
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -20,6 +21,7 @@ from app.security import bundles
 from app.security.roles import unit_ceiling
 from app.services import account_roles, operators
 from app.services.errors import DomainError, ValidationFailed
+from app.services.paging import keyset_page
 from app.tenancy import UnitScopedModelView
 from app.views.forms import EmptyForm, OperatorForm, RoleForm, apply_errors, notify
 
@@ -41,9 +43,15 @@ class OperatorView(UnitScopedModelView):
     @expose("/list/")
     @has_access
     def list(self):
-        rows = db.session.scalars(self.scoped_query().where(AppUser.kind == UserKind.OPERATOR.value)
-                                  .order_by(AppUser.id)).all()
-        return self.render_template("unit/operators.html", rows=rows, form=EmptyForm(), title="单位经办人")
+        term = (request.args.get("q") or "").strip()[:60]
+        stmt = self.scoped_query().where(AppUser.kind == UserKind.OPERATOR.value)
+        if term:
+            stmt = stmt.where(or_(AppUser.first_name.contains(term, autoescape=True),
+                                  AppUser.phone.contains(term, autoescape=True)))
+        page = keyset_page(stmt, AppUser.id, filters={"q": term}, after=request.args.get("after"),
+                           before=request.args.get("before"))
+        return self.render_template("unit/operators.html", rows=page.rows, page=page, form=EmptyForm(),
+                                    title="单位经办人")
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -104,9 +112,15 @@ class AccountRoleView(UnitScopedModelView):
     @expose("/list/")
     @has_access
     def list(self):
-        roles = db.session.scalars(self.scoped_query().order_by(AccountRole.id)).all()
+        term = (request.args.get("q") or "").strip()[:60]
+        stmt = self.scoped_query()
+        if term:
+            stmt = stmt.where(AccountRole.name.contains(term, autoescape=True))
+        page = keyset_page(stmt, AccountRole.id, filters={"q": term}, after=request.args.get("after"),
+                           before=request.args.get("before"))
+        roles = page.rows
         counts = account_roles.holder_counts(g.user)
-        return self.render_template("unit/roles.html", roles=roles, counts=counts, form=EmptyForm(),
+        return self.render_template("unit/roles.html", roles=roles, page=page, counts=counts, form=EmptyForm(),
                                     menus=bundles.MENUS_BY_KEY,
                                     title="账号角色管理")
 

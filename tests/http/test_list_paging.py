@@ -100,3 +100,21 @@ def test_the_pager_carries_the_search(app, client, maker):
     html = text(client.get("/procurement/certificates/list/", query_string={"q": "国械注进2017240"}))
     nxt = re.search(r'class="pager-next" href="\?([^"]+)"', html).group(1)
     assert "q=" in nxt and "after=" in nxt
+
+
+def test_operators_and_roles_page_and_search(app, client, maker):
+    from app.services import account_roles
+    from tests.factories import make_operator
+
+    for i in range(N):
+        op = make_operator(maker)
+        op.first_name = f"经办人{i:04d}"
+        account_roles.create_role(maker, f"角色{i:04d}", ["consumable_certificate"])
+    db.session.commit()
+    login(client, maker.username, PASSWORD)
+    for url, pattern in (("/unit/operators/list/", "经办人{:04d}"), ("/procurement/account-roles/list/", "角色{:04d}")):
+        first = text(client.get(url))
+        assert _shown(first, pattern) == set(range(20)), url  # oldest first, as before
+        nxt = re.search(r'class="pager-next" href="\?([^"]+)"', first).group(1).replace("&amp;", "&")
+        assert _shown(text(client.get(f"{url}?{nxt}")), pattern) == set(range(20, N)), url
+        assert _shown(text(client.get(url, query_string={"q": pattern.format(7)})), pattern) == {7}, url
