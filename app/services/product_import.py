@@ -28,7 +28,8 @@ from app.ops import metrics
 from app.services import audit
 from app.services.errors import DomainError
 from app.services.text import scrub
-from app.services.products import LIVE_STATES, dictionary_units, packaging_errors, parse_ratio
+from app.services.products import (dictionary_units, duplicate_message, existing_packaging_keys, packaging_errors,
+                                  packaging_key, parse_ratio)
 from app.workflow import engine
 from app.workflow.engine import State
 
@@ -156,11 +157,7 @@ def _load(actor: AppUser, rows, item: QualItem | None, result: ImportResult) -> 
     package = set(dictionary_units(PACKAGE_UNIT))
     unit_items = {i.code: i for i in db.session.scalars(select(QualItem).where(QualItem.unit_id == actor.unit_id))}
     seen: dict[tuple, int] = {}
-    existing = set(db.session.execute(select(
-        QualProduct.code, QualProduct.min_unit, QualProduct.pack_unit, QualProduct.pack_ratio,
-        QualProduct.mid_unit, QualProduct.mid_ratio).where(
-        QualProduct.unit_id == actor.unit_id, QualProduct.state.in_(LIVE_STATES))).all())
-    existing = {(c, mu, pu, pr, mid or "", mr or 0) for c, mu, pu, pr, mid, mr in existing}
+    existing = existing_packaging_keys(actor.unit_id)
     chunk: list[tuple[int, list[Any], dict[str, Any]]] = []
     data_rows = 0
     for number, row in rows:
@@ -202,11 +199,11 @@ def _flush(actor, chunk, item, result, measure, package, unit_items, seen, exist
             ratio = parse_ratio(v["pack_ratio"], "", True)[0]
             mid_unit = _text(v["mid_unit"])
             mid = parse_ratio(v["mid_ratio"], "", False)[0] if mid_unit else None
-            key = (code, _text(v["min_unit"]), _text(v["pack_unit"]), ratio, mid_unit, mid or 0)
+            key = packaging_key(code, _text(v["min_unit"]), _text(v["pack_unit"]), ratio, mid_unit, mid)
             if key in seen:
-                reasons = [f"与第{seen[key]}行重复"]
+                reasons = [Msg("与第%(row)s行重复", row=seen[key])]
             elif key in existing:
-                reasons = [f"编码{code}已存在相同的包装信息，不能重复维护"]
+                reasons = [duplicate_message(code)]
             else:
                 seen[key] = number
                 new_rows.append(dict(unit_id=actor.unit_id, item_id=unit_items[code[:20]].id, code=code,

@@ -270,18 +270,33 @@ def packaging_errors(unit_id: int, code: str, min_unit: str | None, pack_unit: s
     if bool(mid_unit) != (mid is not None) and "mid_ratio" not in errors:
         errors["mid_ratio" if mid_unit else "mid_unit"] = "中包装单位和中包装转换比须同时填写或同时不填"
     if not errors and check_duplicates:
-        clash = select(QualProduct.id).where(
-            QualProduct.unit_id == unit_id, QualProduct.code == code, QualProduct.min_unit == min_unit,
-            QualProduct.pack_unit == pack_unit, QualProduct.pack_ratio == ratio,
-            QualProduct.state.in_(LIVE_STATES),
-            (QualProduct.mid_unit == mid_unit) if mid_unit else QualProduct.mid_unit.is_(None),
-            (QualProduct.mid_ratio == mid) if mid is not None else QualProduct.mid_ratio.is_(None))
-        excluded = [i for i in exclude_ids if i]
-        if excluded:
-            clash = clash.where(QualProduct.id.not_in(excluded))
-        if db.session.scalar(clash.limit(1)) is not None:
-            errors["code"] = f"编码{code}已存在相同的包装信息，不能重复维护"
+        key = packaging_key(code, min_unit, pack_unit, ratio, mid_unit, mid)
+        if key in existing_packaging_keys(unit_id, codes=[code], exclude_ids=exclude_ids):
+            errors["code"] = duplicate_message(code)
     return errors
+
+
+# -- the duplicate-packaging rule (新增包装, 编辑 and 导入 alike) ----------------------------------
+def packaging_key(code: str, min_unit: str, pack_unit: str, ratio, mid_unit: str | None, mid) -> tuple:
+    """What makes two packagings of one unit the same: code, units and ratios."""
+    return (code, min_unit, pack_unit, int(ratio), mid_unit or "", int(mid or 0))
+
+
+def existing_packaging_keys(unit_id: int, codes=None, exclude_ids=()) -> set[tuple]:
+    """The keys of the unit's live packagings (all, or of ``codes``), less ``exclude_ids``."""
+    stmt = select(QualProduct.code, QualProduct.min_unit, QualProduct.pack_unit, QualProduct.pack_ratio,
+                  QualProduct.mid_unit, QualProduct.mid_ratio).where(
+        QualProduct.unit_id == unit_id, QualProduct.state.in_(LIVE_STATES))
+    if codes is not None:
+        stmt = stmt.where(QualProduct.code.in_(list(codes)))
+    excluded = [i for i in exclude_ids if i]
+    if excluded:
+        stmt = stmt.where(QualProduct.id.not_in(excluded))
+    return {packaging_key(*row) for row in db.session.execute(stmt)}
+
+
+def duplicate_message(code: str) -> Msg:
+    return Msg("编码%(code)s已存在相同的包装信息，不能重复维护", code=code)
 
 
 @dataclass
