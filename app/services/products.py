@@ -386,12 +386,12 @@ def transfer_code(actor: AppUser, record: QualProduct, new_code: str) -> QualPro
 
 
 def delete_draft(actor: AppUser, record: QualProduct) -> None:
-    """Remove an unneeded packaging that was never submitted."""
+    """Remove an unneeded packaging that was never submitted (the workflow's 删除 rule)."""
     own(record, actor)
-    if record.state != State.DRAFT.value or engine.history_of(PRODUCT.key, record.id)[1:]:
-        raise DomainError(N_("只能删除从未提交过的待提交包装信息；已提交的请先撤回"))
-    db.session.delete(record)
-    db.session.commit()
+    try:
+        engine.delete_draft(record, actor)
+    except WorkflowError as exc:  # the service's callers meet its refusals as domain errors
+        raise DomainError(exc.message) from None
 
 
 def request_deactivation(actor: AppUser, record: QualProduct) -> QualProduct:

@@ -6,14 +6,13 @@ from flask import Response, abort, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.excel import XLSX_MIMETYPE
 from app.extensions import db
 from app.models import QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalItem, NationalSpec
-from app.models.workflow import WorkflowHistory
 from app.services import chain, db_limits, product_import, product_query, products
 from app.services.national import transfers_for
 from app.tenancy import UnitScopedModelView, current_unit_id
@@ -47,16 +46,8 @@ def _specs_by_code(codes) -> dict[str, NationalSpec]:
 
 
 def _removable(rows) -> set[int]:
-    """Ids of the drafts that were never submitted (only creation in their history): the rows
-    that may be removed (删除 / 撤回 of an unneeded packaging), as ``products.delete_draft`` allows."""
-    drafts = [r.id for r in rows if r.state == "draft"]
-    if not drafts:
-        return set()
-    counts = dict(db.session.execute(
-        select(WorkflowHistory.record_id, func.count(WorkflowHistory.id))
-        .where(WorkflowHistory.record_type == products.PRODUCT.key, WorkflowHistory.record_id.in_(drafts))
-        .group_by(WorkflowHistory.record_id)).all())
-    return {pk for pk in drafts if counts.get(pk, 0) <= 1}
+    """The packagings 删除 may remove (never submitted), by the workflow's one rule."""
+    return engine.removable_ids(products.PRODUCT.key, rows)
 
 
 def _import(item: QualItem | None):

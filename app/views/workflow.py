@@ -22,7 +22,6 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.i18n import Msg, translate
 from app.models import Attachment
-from app.models.workflow import WorkflowHistory
 from app.services.paging import Page, keyset_page
 from app.tenancy import UnitScopedModelView, current_unit_id
 from app.urls import local_path
@@ -43,16 +42,7 @@ def history_rows(rtype_key: str, record_id: int) -> list[dict]:
     return rows
 
 
-def removable_ids(rtype_key: str, rows) -> set[int]:
-    """Ids of drafts never submitted (only their creation in the history): the rows 删除 may remove."""
-    drafts = [r.id for r in rows if r.state == "draft" and not getattr(r, "revision_of_id", None)]
-    if not drafts:
-        return set()
-    counts = dict(db.session.execute(
-        select(WorkflowHistory.record_id, func.count(WorkflowHistory.id))
-        .where(WorkflowHistory.record_type == rtype_key, WorkflowHistory.record_id.in_(drafts))
-        .group_by(WorkflowHistory.record_id)).all())
-    return {pk for pk in drafts if counts.get(pk, 0) <= 1}
+removable_ids = engine.removable_ids
 
 
 def back_to(default: str) -> str:

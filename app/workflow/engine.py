@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import ARRAY, DateTime, Integer, String, any_, bindparam, literal, null, select, text
+from sqlalchemy import ARRAY, DateTime, Integer, String, any_, bindparam, func, literal, null, select, text
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.i18n import Msg, N_
@@ -234,6 +234,19 @@ def cancel_change(revision, user) -> Any:
     _delete_with_files(revision)
     db.session.commit()
     return original
+
+
+def removable_ids(rtype_key: str, rows) -> set[int]:
+    """Ids of the drafts never submitted (their history holds only their creation): the rows
+    删除 may remove — the rule :func:`delete_draft` applies, for a whole list at once."""
+    drafts = [r.id for r in rows if r.state == State.DRAFT.value and not getattr(r, "revision_of_id", None)]
+    if not drafts:
+        return set()
+    counts = dict(db.session.execute(
+        select(WorkflowHistory.record_id, func.count(WorkflowHistory.id))
+        .where(WorkflowHistory.record_type == rtype_key, WorkflowHistory.record_id.in_(drafts))
+        .group_by(WorkflowHistory.record_id)).all())
+    return {pk for pk in drafts if counts.get(pk, 0) <= 1}
 
 
 def delete_draft(record, user) -> None:
