@@ -37,7 +37,8 @@ def _product_complete(record: QualProduct) -> None:
     errors = packaging_errors(record.unit_id, record.code, record.min_unit, record.pack_unit, record.pack_ratio,
                               record.mid_unit, record.mid_ratio, exclude_ids=_self_ids(record))
     if errors:
-        raise WorkflowError(Msg("产品%(code)s信息不完整，不能提交：%(reasons)s", code=record.code, reasons="；".join(map(translate, errors.values()))))
+        raise WorkflowError(Msg("产品%(code)s信息不完整，不能提交：%(reasons)s", code=record.code,
+                                reasons="；".join(map(translate, errors.values()))))
 
 
 def _product_clone(record: QualProduct) -> QualProduct:
