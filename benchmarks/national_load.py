@@ -154,7 +154,7 @@ def run_size(label: str, url: str, n_specs: int, workdir: str, log: Callable[[st
 
     from app.extensions import db
     from app.services.national_import import expand_paths, import_release
-    from benchmarks.run import make_app
+    from benchmarks.common import make_app
 
     folder = os.path.join(workdir, f"release_{n_specs}")
     os.makedirs(folder, exist_ok=True)
@@ -207,7 +207,7 @@ def render(results: list[dict]) -> str:
 
 
 def run(sizes: list[int], pg: str | None, sqlite_dir: str | None, log) -> str:
-    from benchmarks.run import scratch_postgres
+    from benchmarks.common import scratch_postgres
 
     results = []
     workdir = tempfile.mkdtemp(prefix="national_load_")

@@ -294,7 +294,7 @@ def run(label: str, url: str, log) -> str:
     from app.models import AppUser
     from app.security.roles import sync_roles
     from app.services import overview
-    from benchmarks.run import make_app
+    from benchmarks.common import make_app
 
     app = make_app(url)
     with app.app_context():

@@ -203,7 +203,7 @@ def run(label: str, url: str, log) -> str:
     """Both product benchmarks on a fresh schema at ``url``; a markdown table."""
     from flask_appbuilder import Model
 
-    from benchmarks.run import make_app
+    from benchmarks.common import make_app
     from app.extensions import db
     from app.security.roles import sync_roles
 

@@ -110,3 +110,13 @@ def test_engine_audits_through_its_signal(app):
     q.save_certificate(maker, record, "张三", "13800138000", "", ("scan.pdf", b"%PDF-1.4\n%%EOF\n"), submit=True)
     events = db.session.scalars(select(AuditLog.event).where(AuditLog.user_id == maker.id)).all()
     assert "wf_submit" in events
+
+
+def test_no_import_cycles_in_the_benchmarks():
+    """``benchmarks/run.py`` is the command line; the shared helpers live in ``benchmarks/common.py``."""
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    graph = grimp.build_graph("benchmarks", cache_dir=None)
+    assert _cycles(graph) == []
+    importers = {m for m in graph.modules if "benchmarks.run" in graph.find_modules_directly_imported_by(m)}
+    assert importers <= {"benchmarks.__main__"}
