@@ -65,6 +65,10 @@ def test_picker_keeps_the_choice_across_pages_and_posts_it(page, live_server):
     first = page.locator("#certificate-table tbody tr").first.get_attribute("data-key")
     page.get_by_label(first, exact=True).check()
     page.locator("#picker-next").click()
+    # the next page has loaded when its first row is another certificate (under load the old page
+    # may still be there a moment after the click)
+    expect(page.locator("#certificate-table tbody tr").first).not_to_have_attribute("data-key", first)
+    page.wait_for_load_state()
     second = page.locator("#certificate-table tbody tr").first.get_attribute("data-key")
     assert second != first
     page.get_by_label(second, exact=True).check()
