@@ -166,20 +166,22 @@ class ConsumableProductView(WorkflowModelView):
     def delete_draft(self, record) -> None:
         products.delete_draft(g.user, record)
 
+    list_template, list_title = "products/products.html", "耗材产品列表"
+    show_template, show_title = "products/product_show.html", "产品详情"
+
+    def list_context(self, rows) -> dict:
+        return {"spec_map": _specs_by_code(r.code for r in rows), "transfers": transfers_for(r.code for r in rows)}
+
+    def show_context(self, record) -> dict:
+        item_code = record.item.code if record.item else record.code[:20]
+        return {"national_item": db.session.scalar(select(NationalItem).where(NationalItem.code == item_code)),
+                "spec": _specs_by_code([record.code]).get(record.code)}
+
     @expose("/list/", methods=["GET", "POST"])
     @has_access
     def list(self):
-        result = None
-        if request.method == "POST":
-            result = _import(None)
-        list_filter = self.list_filter()
-        page = self.list_page(list_filter)
-        rows = page.rows
-        return self.render_template(
-            "products/products.html", rows=rows, page=page, list_filter=list_filter, revisions=self._revisions(rows),
-            removable=_removable(rows), spec_map=_specs_by_code(r.code for r in rows),
-            transfers=transfers_for(r.code for r in rows), result=result, form=EmptyForm(), states=STATE_LABELS,
-            allowed=lambda r: engine.allowed_actions(r, g.user), title="耗材产品列表")
+        """耗材产品列表, whose 导入 posts to the list itself."""
+        return self.render_list(result=_import(None) if request.method == "POST" else None)
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -208,16 +210,6 @@ class ConsumableProductView(WorkflowModelView):
             errors=errors, data=request.form if request.method == "POST" else None, form=EmptyForm(),
             measure_units=products.dictionary_units(MEASURE_UNIT), package_units=products.dictionary_units(PACKAGE_UNIT),
             title="编辑产品包装")
-
-    @expose("/show/<int:pk>")
-    @has_access
-    def show(self, pk):
-        record = self.get_owned_or_404(pk)
-        item_code = record.item.code if record.item else record.code[:20]
-        national_item = db.session.scalar(select(NationalItem).where(NationalItem.code == item_code))
-        return self.render_template("products/product_show.html", record=record, national_item=national_item,
-                                    spec=_specs_by_code([record.code]).get(record.code), states=STATE_LABELS,
-                                    title="产品详情")
 
     @expose("/deactivate/<int:pk>", methods=["POST"])
     @has_access

@@ -17,7 +17,6 @@ from app.i18n import Msg, N_
 from app.views.forms import EmptyForm, apply_post, notify
 from app.views.workflow import WorkflowModelView, removable_ids
 from app.workflow import engine
-from app.workflow.engine import STATE_LABELS
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -47,20 +46,15 @@ class ConsumableEntrustmentView(WorkflowModelView):
     datamodel = SQLAInterface(Entrustment)
     route_base = "/procurement/entrustments"
     record_type = q.ENTRUSTMENT
-    show_title = "委托授权详情"
+    list_template, list_title = "qualification/entrustments.html", "耗材委托授权列表"
+    show_template, show_title = "qualification/entrustment_show.html", "委托授权详情"
 
-    @expose("/list/")
-    @has_access
-    def list(self):
-        list_filter = self.list_filter()
-        page = self.list_page(list_filter)
-        roots = page.rows
-        return self.render_template("qualification/entrustments.html", rows=roots, page=page, list_filter=list_filter,
-                                    revisions=self._revisions(roots), form=EmptyForm(),
-                                    removable=removable_ids(self.rtype_key, roots),
-                                    expiring=expiry.expiring(current_unit_id()),
-                                    states=STATE_LABELS, allowed=lambda r: engine.allowed_actions(r, g.user),
-                                    title="耗材委托授权列表")
+    def list_context(self, rows) -> dict:
+        return {"expiring": expiry.expiring(current_unit_id())}
+
+    def show_context(self, record) -> dict:
+        return {"files": q.files_by_slot(record), "slot_labels": q.SLOT_LABELS,
+                "certs": [national.certificate(n) or n for n in record.cert_numbers]}
 
     def _form(self, record=None, errors=None, status=200, kept=None):
         data = request.form if request.method == "POST" else None
@@ -125,15 +119,6 @@ class ConsumableEntrustmentView(WorkflowModelView):
             return self._save(record)
         return self._form(record)
 
-    @expose("/show/<int:pk>")
-    @has_access
-    def show(self, pk):
-        record = self.get_owned_or_404(pk)
-        return self.render_template(
-            "qualification/entrustment_show.html", record=record, files=q.files_by_slot(record),
-            certs=[national.certificate(n) or n for n in record.cert_numbers], states=STATE_LABELS,
-            slot_labels=q.SLOT_LABELS, title="委托授权详情")
-
     @expose("/link/<int:pk>", methods=["GET", "POST"])
     @has_access
     @permission_name("edit")
@@ -169,20 +154,16 @@ class ConsumableCertificateView(WorkflowModelView):
     datamodel = SQLAInterface(QualCertificate)
     route_base = "/procurement/certificates"
     record_type = q.CERTIFICATE
+    list_template, list_title = "qualification/certificates.html", "耗材注册证列表"
+    show_template, show_title = "qualification/certificate_show.html", "注册证详情"
 
-    @expose("/list/")
-    @has_access
-    def list(self):
-        list_filter = self.list_filter()
-        page = self.list_page(list_filter)
-        roots = page.rows
-        nationals = national.certificates([r.cert_no for r in roots])
-        return self.render_template("qualification/certificates.html", rows=roots, page=page, nationals=nationals,
-                                    list_filter=list_filter,
-                                    revisions=self._revisions(roots), form=EmptyForm(), states=STATE_LABELS,
-                                    removable=removable_ids(self.rtype_key, roots),
-                                    expiring=expiry.expiring(current_unit_id()),
-                                    allowed=lambda r: engine.allowed_actions(r, g.user), title="耗材注册证列表")
+    def list_context(self, rows) -> dict:
+        return {"nationals": national.certificates([r.cert_no for r in rows]),
+                "expiring": expiry.expiring(current_unit_id())}
+
+    def show_context(self, record) -> dict:
+        return {"national": national.certificate(record.cert_no), "files": q.files_by_slot(record),
+                "slot_labels": q.SLOT_LABELS}
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -237,11 +218,3 @@ class ConsumableCertificateView(WorkflowModelView):
                                     data=request.form if request.method == "POST" else None,
                                     form=EmptyForm(), title="编辑注册证")
 
-    @expose("/show/<int:pk>")
-    @has_access
-    def show(self, pk):
-        record = self.get_owned_or_404(pk)
-        return self.render_template("qualification/certificate_show.html", record=record,
-                                    national=national.certificate(record.cert_no),
-                                    files=q.files_by_slot(record), states=STATE_LABELS,
-                                    slot_labels=q.SLOT_LABELS, title="注册证详情")

@@ -189,6 +189,41 @@ class WorkflowModelView(UnitScopedModelView):
         engine.delete_draft(record, g.user)
 
     # -- pages every record type has ------------------------------------------------------------
+    list_template = ""
+    list_title = ""
+    show_template = ""
+
+    def list_context(self, rows) -> dict:
+        """What the record type's list shows beside its rows (national data, flags …)."""
+        return {}
+
+    def show_context(self, record) -> dict:
+        return {}
+
+    def render_list(self, **extra):
+        """The unit's list: one keyset page, its change revisions, the rows 删除 may remove, the
+        actions each row allows, plus the record type's own context."""
+        list_filter = self.list_filter()
+        page = self.list_page(list_filter)
+        rows = page.rows
+        return self.render_template(
+            self.list_template, rows=rows, page=page, list_filter=list_filter, revisions=self._revisions(rows),
+            removable=removable_ids(self.rtype_key, rows), form=EmptyForm(), states=STATE_LABELS,
+            allowed=lambda r: engine.allowed_actions(r, g.user), title=self.list_title,
+            **self.list_context(rows), **extra)
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        return self.render_list()
+
+    @expose("/show/<int:pk>")
+    @has_access
+    def show(self, pk):
+        record = self.get_owned_or_404(pk)
+        return self.render_template(self.show_template, record=record, states=STATE_LABELS, title=self.show_title,
+                                    **self.show_context(record))
+
     @expose("/history/<int:pk>")
     @has_access
     @permission_name("show")
