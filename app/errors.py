@@ -22,6 +22,11 @@ class ValidationFailed(DomainError):
         self.errors = errors
 
 
+class ImportRefused(DomainError):
+    """An imported file refused as a whole (too large, wrong template, no rows …); nothing saved.
+    Every import (耗材产品, 国家数据) raises this one."""
+
+
 class WorkflowError(Exception):
     """A workflow transition refused (wrong state, not allowed, stale version …)."""
 

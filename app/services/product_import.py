@@ -26,6 +26,7 @@ from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import STATUS_DEACTIVATED, NationalSpec
 from app.ops import metrics
 from app.services import audit
+from app.errors import ImportRefused  # the imports' one refusal, also product_import.ImportRefused
 from app.services.errors import DomainError
 from app.services.text import scrub
 from app.services.products import (dictionary_units, duplicate_message, existing_packaging_keys, packaging_errors,
@@ -38,10 +39,6 @@ HEADERS = ("27位耗材医保编码", "最小计量单位", "最小包装单位"
 REQUIRED = HEADERS[:4]
 FIELDS = ("code", "min_unit", "pack_unit", "pack_ratio", "mid_unit", "mid_ratio")
 CHUNK = 500
-
-
-class ImportRefused(DomainError):
-    """The whole file is refused (nothing saved)."""
 
 
 @dataclass
