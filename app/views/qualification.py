@@ -367,6 +367,7 @@ class ConsumableCertificateView(QualificationBaseView):
         roots = self._roots(list_filter)
         nationals = national.certificates([r.cert_no for r in roots])
         return self.render_template("qualification/certificates.html", rows=roots, nationals=nationals,
+                                    reminders=national.certificate_reminders(r.cert_no for r in roots),
                                     list_filter=list_filter,
                                     revisions=self._revisions(roots), form=EmptyForm(), states=STATE_LABELS,
                                     removable=removable_ids("certificate", roots),
