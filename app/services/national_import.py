@@ -633,7 +633,7 @@ class _Stage:
         self.buffer: list[tuple] = []
         self.ord = 0
         self.staged = 0
-        for name in (self.name, self.dup, self.orphan):
+        for name in (self.name, self.dup, self.dup + "_keys", self.orphan):
             self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
         types = ", ".join(f"{c} {'date' if c in DATE_COLUMNS else 'text'}" for c in self.columns)
         # ``reason``: set by the checks in SQL (PostgreSQL, .csv) on a row they reject
@@ -689,14 +689,19 @@ class _Stage:
         # 1. a key repeated in the release: the first valid row wins, the others are rejected
         key = self.dup_key or self.kind.key_field
         shown = self.kind.key_field
-        if self.pg:  # a sort groups a million keys several times faster than a hash table that big
+        # First the repeated keys alone (one sort, byte order: equality is all it needs), then —
+        # only if there are any — their rows; a release rarely repeats a key.
+        if self.pg:  # a sort groups a million keys faster than a hash table that big
             sql("SET LOCAL enable_hashagg = off")
-        self._create(self.dup, f"SELECT s.ord, s.sheet, s.rownum, s.{shown} AS k, f.sheet AS first_sheet, "
-                     f"f.rownum AS first_row FROM (SELECT {key} AS k, min(ord) AS first FROM {self.name} "
-                     f"GROUP BY {key} HAVING count(*) > 1) d JOIN {self.name} s ON s.{key} = d.k AND s.ord > d.first "
-                     f"JOIN {self.name} f ON f.ord = d.first")
+        collate = ' COLLATE "C"' if self.pg else ""
+        self._create(self.dup + "_keys", f"SELECT {key}{collate} AS k, min(ord) AS first FROM {self.name} "
+                                         f"GROUP BY 1 HAVING count(*) > 1")
         if self.pg:
             sql("SET LOCAL enable_hashagg TO DEFAULT")
+        self._create(self.dup, f"SELECT s.ord, s.sheet, s.rownum, s.{shown} AS k, f.sheet AS first_sheet, "
+                     f"f.rownum AS first_row FROM {self.dup}_keys d JOIN {self.name} s ON s.{key} = d.k "
+                     f"AND s.ord > d.first JOIN {self.name} f ON f.ord = d.first"
+                     + ("" if sql(f"SELECT EXISTS (SELECT 1 FROM {self.dup}_keys)").scalar() else " WHERE false"))
         header = self.kind.field(shown).header
         dups = self._rejected(f"SELECT sheet, rownum, k, first_sheet, first_row FROM {self.dup}",
                               lambda r: (f"{header}“{r[2]}”与第{r[4]}行重复" if r[0] == r[3] else
@@ -704,7 +709,7 @@ class _Stage:
         not_dup = f"NOT EXISTS (SELECT 1 FROM {self.dup} x WHERE x.ord = s.ord)" if dups else "1 = 1"
         self._merge_rows(not_dup, dups)
         if not self.pg:
-            for name in (self.name, self.dup, self.orphan):
+            for name in (self.name, self.dup, self.dup + "_keys", self.orphan):
                 sql(f"DROP TABLE IF EXISTS {name}")
 
     def _merge_rows(self, not_dup: str, dups: int) -> None:
@@ -737,10 +742,12 @@ class _Stage:
             f"UPDATE {table} SET {', '.join(f'{c} = src.{c}' for c in compared)}, updated_at = :now, "
             f"release_id = :release FROM {source} WHERE {table}.{key} = src.{key} "
             f"AND ({' OR '.join(f'{table}.{c} {differs} src.{c}' for c in compared)})").bindparams(*params)).rowcount
+        new_keys = "" if rebuild is not None else (  # an empty table (and no repeated keys): all rows are new
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = src.{key})")
         inserted = self.conn.execute(text(
             f"INSERT INTO {table} ({', '.join(targets)}, created_at, updated_at, release_id, status) "
             f"SELECT {', '.join(f'src.{c}' for c in targets)}, :now, :now, :release, 'active' FROM {source} "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = src.{key})").bindparams(*params)).rowcount
+            f"{new_keys}").bindparams(*params)).rowcount
         for statement in rebuild or ():
             sql(statement)
         # No ANALYZE of the loaded table: the next kind's set-based joins only need its size, which
@@ -936,7 +943,9 @@ def _lengths_sql(kind: Kind, names: Iterable[str]) -> list[str]:
     for name in names:
         f = kind.field(name)
         if f.max_len:
-            out.append(f"WHEN char_length({name}) > {f.max_len} THEN {_lit(f'{f.header}超过{f.max_len}个字符')}")
+            # octet_length() reads the header, char_length() the text: only a long value pays for the count
+            out.append(f"WHEN octet_length({name}) > {f.max_len} AND char_length({name}) > {f.max_len} "
+                       f"THEN {_lit(f'{f.header}超过{f.max_len}个字符')}")
     return out
 
 
@@ -949,7 +958,8 @@ _DIGITS = "'0123456789'"
 
 
 def _code_ok(length: int) -> str:
-    return f"(char_length(code) = {length} AND ascii(code) IN (67, 99) AND ltrim(substr(code, 2), {_DIGITS}) = '')"
+    # a valid code is ASCII, so its byte length is its length
+    return f"(octet_length(code) = {length} AND ascii(code) IN (67, 99) AND ltrim(substr(code, 2), {_DIGITS}) = '')"
 
 
 _CODE_UPPER = "('C' || substr(code, 2))"
