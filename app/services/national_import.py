@@ -813,7 +813,8 @@ class _Stage:
 
 
     # -- PostgreSQL: a .csv sheet straight into the database, checked there ---------------
-    def copy_csv(self, sheet_index: int, plan: "_PlannedSheet") -> int | None:
+    def copy_csv(self, sheet_index: int, plan: "_PlannedSheet",
+                 progress: Callable[[int], None] | None = None) -> int | None:
         """Load one .csv sheet of a kind in :data:`SQL_CHECKS` with COPY and check its rows in SQL.
 
         The file's bytes go to the server unparsed (COPY … FORMAT csv into a raw table of
@@ -837,7 +838,7 @@ class _Stage:
             cur.execute(f"DROP TABLE IF EXISTS {raw}")
             cur.execute(f"CREATE TEMPORARY TABLE {raw} (ord bigint GENERATED ALWAYS AS IDENTITY, "
                         f"{', '.join(f'c{i} text' for i in range(ncols))}) ON COMMIT DROP")
-            if not _copy_raw(cur, raw, ncols, stream, encoding, delimiter):
+            if not _copy_raw(cur, raw, ncols, stream, encoding, delimiter, progress):
                 raise _NotForCopy()
         except (_NotForCopy, psycopg.Error):
             cur.execute("ROLLBACK TO SAVEPOINT national_copy")
@@ -892,14 +893,18 @@ def _csv_width(stream: IO[bytes], encoding: str, delimiter: str) -> int:
 _END_MARKERS = (b"\n\\.\n", b"\n\\.\r", b"\r\\.\r", b"\r\\.\n")
 
 
-def _copy_raw(cur, table: str, ncols: int, stream: IO[bytes], encoding: str, delimiter: str) -> bool:
-    """Stream the file into ``table`` with COPY; False if a line holds only ``\\.`` (COPY's end of data)."""
+def _copy_raw(cur, table: str, ncols: int, stream: IO[bytes], encoding: str, delimiter: str,
+              progress: Callable[[int], None] | None = None) -> bool:
+    """Stream the file into ``table`` with COPY; False if a line holds only ``\\.`` (COPY's end of data).
+
+    ``progress(lines sent)`` after every chunk (1 MB) for a progress bar."""
     import codecs
 
     stream.seek(0)
     decoder = None if encoding.startswith("utf-8") else codecs.getincrementaldecoder(encoding)()
     columns = ", ".join(f"c{i}" for i in range(ncols))
     tail = b"\n"
+    lines = 0
     with cur.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, DELIMITER '{delimiter}')") as copy:
         while chunk := stream.read(1 << 20):
             if tail == b"\n" and chunk.startswith(codecs.BOM_UTF8):
@@ -909,6 +914,9 @@ def _copy_raw(cur, table: str, ncols: int, stream: IO[bytes], encoding: str, del
                 return False
             tail = window[-3:]
             copy.write(decoder.decode(chunk) if decoder else chunk)
+            if progress:
+                lines += chunk.count(b"\n")
+                progress(lines)
         if any(m in tail + b"\n" for m in _END_MARKERS):
             return False
         if decoder:
@@ -1261,7 +1269,9 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
                 sheet_index = len(sheet_names) - 1
                 if stage.pg and plan.kind.key in SQL_CHECKS and plan.sheet.csv_source and plan.sheet.max_rows is None:
                     stage.flush()
-                    copied = stage.copy_csv(sheet_index, plan)
+                    label_ = f"读取{plan.kind.label}"
+                    copied = stage.copy_csv(sheet_index, plan, (lambda n, base=done, note=label_: report(
+                        base + max(n - plan.header_row, 0), total_rows, note)) if progress else None)
                     if copied is not None:
                         done += copied
                         report(done, total_rows, f"读取{plan.kind.label}")

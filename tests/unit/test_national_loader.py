@@ -89,8 +89,8 @@ def compare_paths(monkeypatch, files: list[tuple[bytes, str]], expect_sql: bool)
     used = []
     copy_csv = ni._Stage.copy_csv
 
-    def spy(self, sheet_index, plan):
-        out = copy_csv(self, sheet_index, plan)
+    def spy(self, sheet_index, plan, progress=None):
+        out = copy_csv(self, sheet_index, plan, progress)
         used.append(out is not None)
         return out
 
