@@ -738,9 +738,17 @@ class _Stage:
         compared = COMPARED[kind.key]
         params = self._params()
         rebuild = self._bulk_start(table) if self.pg and self.staged >= BULK_MIN_ROWS else None
+        if parent and parent.stage_column is None:
+            # a spec/model's single item is its code's first 20 characters: a known code keeps its item,
+            # so the changed rows are found without joining the single items
+            compared = tuple(c for c in compared if c != parent.fk)
+            changes = f"(SELECT {', '.join(f's.{c}' for c in targets if c != parent.fk)} FROM {self.name} s " \
+                      f"WHERE {not_dup}) AS src"
+        else:
+            changes = source
         updated = 0 if rebuild is not None else self.conn.execute(text(
             f"UPDATE {table} SET {', '.join(f'{c} = src.{c}' for c in compared)}, updated_at = :now, "
-            f"release_id = :release FROM {source} WHERE {table}.{key} = src.{key} "
+            f"release_id = :release FROM {changes} WHERE {table}.{key} = src.{key} "
             f"AND ({' OR '.join(f'{table}.{c} {differs} src.{c}' for c in compared)})").bindparams(*params)).rowcount
         new_keys = "" if rebuild is not None else (  # an empty table (and no repeated keys): all rows are new
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = src.{key})")
@@ -850,16 +858,16 @@ class _Stage:
         names, reason, staged = SQL_CHECKS[self.kind.key]()
         texts = ", ".join(f"{_t(mapped.get(n))} AS {n}" for n in names)
         not_blank = " OR ".join(f"a.{n} <> ''" for n in names if n in mapped)
-        rows = self.conn.execute(text(
-            f"INSERT INTO {self.name} (ord, sheet, rownum, {', '.join(self.columns)}, reason) "
+        # the counts come back from the INSERT itself: no scan of a staging table that grows file by file
+        rows, rejected = self.conn.execute(text(
+            f"WITH staged AS (INSERT INTO {self.name} (ord, sheet, rownum, {', '.join(self.columns)}, reason) "
             f"SELECT :offset + ord, :sheet, ord, {staged}, reason FROM ("
             f"SELECT a.*, {reason} AS reason FROM (SELECT ord, {texts} FROM {raw} WHERE ord > :header OFFSET 0) a "
-            f"WHERE {not_blank} OFFSET 0) t"
-        ).bindparams(offset=self.ord, sheet=sheet_index, header=plan.header_row, ws=_WS)).rowcount
+            f"WHERE {not_blank} OFFSET 0) t RETURNING reason IS NOT NULL AS bad) "
+            f"SELECT count(*), count(*) FILTER (WHERE bad) FROM staged"
+        ).bindparams(offset=self.ord, sheet=sheet_index, header=plan.header_row, ws=_WS)).one()
         self.conn.exec_driver_sql(f"DROP TABLE {raw}")
         self.ord += records
-        rejected = self.conn.exec_driver_sql(f"SELECT count(*) FROM {self.name} WHERE reason IS NOT NULL")\
-            .scalar_one()
         if rejected:
             room = max(REPORT_LIMIT - len(self.result.errors), 0)
             if room:
