@@ -93,3 +93,12 @@ def install_safe_gettext(app) -> None:
             return text
 
     app.jinja_env.globals.update(_=gettext, gettext=gettext)
+
+
+def notify(message, category: str = "info") -> None:
+    """Flash a message (a msgid or :class:`Msg`) in the reader's language — the one way the app
+    flashes.  It is stored translated: a ``Msg`` would reach the next page as its Chinese
+    rendering (the session keeps plain strings)."""
+    from flask import flash
+
+    flash(translate(message), category)

@@ -66,6 +66,9 @@ class Sheet:
     name: str
     _rows: Callable[[], Iterator[tuple[int, Row]]]
     max_rows: int | None = None
+    # a .csv sheet's (binary stream, Python encoding, delimiter): a bulk loader may hand
+    # the bytes to the database itself (PostgreSQL's COPY) instead of parsing them here
+    csv_source: tuple[IO[bytes], str, str] | None = None
 
     def iter_rows(self) -> Iterator[tuple[int, Row]]:
         """(1-based row number as Excel shows it, cell values) for every row the file holds.
@@ -269,6 +272,6 @@ def _open_csv(stream: IO[bytes], filename: str) -> TableFile:
             text.detach()  # leave the caller's stream open
 
     name = os.path.splitext(os.path.basename(filename))[0] or "CSV"
-    table = TableFile("csv", [Sheet(name, rows, web_limits()[0])])
+    table = TableFile("csv", [Sheet(name, rows, web_limits()[0], (stream, encoding, delimiter))])
     table.encoding = "GBK" if encoding == "gb18030" else "UTF-8"
     return table

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, redirect, request, session, url_for
 from flask_login import current_user
 
-from app.i18n import N_
+from app.i18n import N_, notify
 
 EPOCH, LOGIN_AT, SEEN_AT = "_epoch", "_login_at", "_seen_at"
 # Refresh the idle timestamp at most this often: fewer cookie rewrites.
@@ -82,9 +82,7 @@ def accept(user):
     reason = _refusal(user)
     if reason is not None:
         forget()
-        from flask_babel import gettext
-
-        flash(gettext(reason), "warning")
+        notify(reason, "warning")
         return None
     now = int(time.time())
     if now - session[SEEN_AT] >= SEEN_RESOLUTION:
@@ -98,7 +96,5 @@ def require_password_change():
         return None
     if not current_user.is_authenticated or not getattr(current_user, "must_change_password", False):
         return None
-    from flask_babel import gettext
-
-    flash(gettext(MSG_CHANGE_FIRST), "warning")
+    notify(MSG_CHANGE_FIRST, "warning")
     return redirect(url_for("HallView.password"), code=303)

@@ -333,3 +333,58 @@ def deactivated_item_codes(codes: Iterable[str]) -> set[str]:
     codes = list(set(codes))
     return set(db.session.scalars(select(NationalItem.code).where(
         NationalItem.code.in_(codes), NationalItem.status == STATUS_DEACTIVATED))) if codes else set()
+
+
+# -- 停用提醒 on the unit's own lists (注册证, 单件) ------------------------------------
+@dataclass
+class Reminder:
+    """Why one of the unit's 注册证 / 单件 rows is flagged: its national code stopped or moved."""
+
+    deactivated: bool = False  # the row's own national code (注册备案号 / 20位码) is 已停用
+    deactivated_on: dt.date | None = None
+    certificate_deactivated: bool = False  # a 单件 whose 注册证 is 已停用
+    specs_deactivated: int = 0  # the unit's 规格型号 under the 单件 whose 27位码 is 已停用
+    specs_transferred: int = 0  # … and those a release transferred (转码 awaits on 维护产品信息)
+
+    @property
+    def stopped(self) -> bool:
+        return self.deactivated or self.certificate_deactivated or bool(self.specs_deactivated)
+
+
+def certificate_reminders(numbers: Iterable[str]) -> dict[str, Reminder]:
+    """{注册备案号: Reminder} for the numbers whose national certificate is 已停用."""
+    numbers = sorted(set(numbers))
+    if not numbers:
+        return {}
+    rows = db.session.execute(select(NationalCertificate.number, NationalCertificate.deactivated_on).where(
+        NationalCertificate.number.in_(numbers), NationalCertificate.status == STATUS_DEACTIVATED)).all()
+    return {number: Reminder(deactivated=True, deactivated_on=day) for number, day in rows}
+
+
+def item_reminders(unit_id: int, codes: Iterable[str]) -> dict[str, Reminder]:
+    """{20位码: Reminder} for the unit's single items: the code or its certificate 已停用, or some
+    of the unit's spec/models under it 已停用 or 转码 (a handful of queries for the whole page)."""
+    from app.models import QualItem, QualProduct
+
+    codes = sorted(set(codes))
+    if not codes:
+        return {}
+    out: dict[str, Reminder] = {}
+    for code, status, day, cert_status in db.session.execute(
+            select(NationalItem.code, NationalItem.status, NationalItem.deactivated_on, NationalCertificate.status)
+            .join(NationalCertificate, NationalItem.certificate_id == NationalCertificate.id)
+            .where(NationalItem.code.in_(codes),
+                   (NationalItem.status == STATUS_DEACTIVATED) | (NationalCertificate.status == STATUS_DEACTIVATED))):
+        out[code] = Reminder(deactivated=status == STATUS_DEACTIVATED, deactivated_on=day,
+                             certificate_deactivated=cert_status == STATUS_DEACTIVATED)
+    products = sorted(set(db.session.scalars(
+        select(QualProduct.code).join(QualItem, QualProduct.item_id == QualItem.id)
+        .where(QualItem.unit_id == unit_id, QualItem.code.in_(codes)))))
+    if products:
+        for code in db.session.scalars(select(NationalSpec.code).where(
+                NationalSpec.code.in_(products), NationalSpec.status == STATUS_DEACTIVATED)):
+            out.setdefault(code[:20], Reminder()).specs_deactivated += 1
+        for code in db.session.scalars(select(NationalTransfer.old_code).where(
+                NationalTransfer.old_code.in_(products)).distinct()):
+            out.setdefault(code[:20], Reminder()).specs_transferred += 1
+    return out

@@ -43,7 +43,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.excel import Column, TemplateSheet, build_error_log, build_template, open_table
 from app.excel.reader import ExcelError, TableFile
 from app.extensions import db
-from app.i18n import N_
+from app.errors import ImportRefused  # noqa: F401  (the imports' one refusal; also national_import.ImportRefused)
+from app.i18n import Msg, N_
 from app.models.mixins import utcnow
 from app.models.national import (MANAGEMENT_CLASSES, ORIGIN_DOMESTIC, ORIGIN_IMPORTED, TRANSFER_KINDS,
                                  NationalCertificate, NationalImport, NationalItem, NationalRelease, NationalSpec,
@@ -58,13 +59,10 @@ BATCH_SIZE = 5000  # rows per COPY / executemany into the staging table
 REPORT_LIMIT = 1000  # rejected rows kept for the screen and the downloadable report
 SKIPPED_SHEETS = {"填写说明", "说明", "选项"}
 
-ITEM_CODE = re.compile(r"^C\d{19}$")
-SPEC_CODE = re.compile(r"^C\d{26}$")
-CODED_VALUE = re.compile(r"^(\d+)\s*[-－—]")
-
-
-class ImportRefused(DomainError):
-    """The file as a whole is refused; nothing was changed."""
+# ASCII digits only (``\d`` would take full-width ones too); the PostgreSQL checks use the same patterns
+ITEM_CODE = re.compile(r"^C[0-9]{19}$")
+SPEC_CODE = re.compile(r"^C[0-9]{26}$")
+CODED_VALUE = re.compile(r"^([0-9]+)\s*[-－—]")
 
 
 class RowRejected(Exception):
@@ -114,6 +112,11 @@ def parse_date(value: Any, label: str) -> dt.date | None:
     if text in _NO_END:
         return None
     text = text.split(" ")[0].split("T")[0]
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # ISO, the common case: no strptime
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
     for fmt in _DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()
@@ -596,7 +599,7 @@ PARENTS = {
 }
 
 
-PARENT_KINDS = {"certificate", "item"}
+BULK_MIN_ROWS = 10_000  # below this a first load keeps the indexes (rebuilding them costs more)
 
 
 def _orphan_reason(kind: Kind, parent_key: str) -> str:
@@ -627,10 +630,12 @@ class _Stage:
         self.buffer: list[tuple] = []
         self.ord = 0
         self.staged = 0
-        for name in (self.name, self.dup, self.orphan):
+        for name in (self.name, self.dup, self.dup + "_keys", self.orphan):
             self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
         types = ", ".join(f"{c} {'date' if c in DATE_COLUMNS else 'text'}" for c in self.columns)
-        self._create(self.name, f"(ord bigint NOT NULL, sheet integer NOT NULL, rownum integer NOT NULL, {types})")
+        # ``reason``: set by the checks in SQL (PostgreSQL, .csv) on a row they reject
+        self._create(self.name, f"(ord bigint NOT NULL, sheet integer NOT NULL, rownum integer NOT NULL, {types}, "
+                                f"reason text)")
 
     def _create(self, name: str, body: str) -> None:
         """A temporary table (gone at commit on PostgreSQL; dropped after the merge on SQLite)."""
@@ -674,14 +679,26 @@ class _Stage:
         sql = self.conn.exec_driver_sql
         if self.pg:
             sql("SET LOCAL work_mem = '256MB'")
+            # the staging table's plan needs its size and rough distinct counts, not fine histograms
+            sql("SET LOCAL default_statistics_target = 10")
             sql(f"ANALYZE {self.name}")
+            sql("SET LOCAL default_statistics_target TO DEFAULT")
         # 1. a key repeated in the release: the first valid row wins, the others are rejected
         key = self.dup_key or self.kind.key_field
         shown = self.kind.key_field
+        # First the repeated keys alone (one sort, byte order: equality is all it needs), then —
+        # only if there are any — their rows; a release rarely repeats a key.
+        if self.pg:  # a sort groups a million keys faster than a hash table that big
+            sql("SET LOCAL enable_hashagg = off")
+        collate = ' COLLATE "C"' if self.pg else ""
+        self._create(self.dup + "_keys", f"SELECT {key}{collate} AS k, min(ord) AS first FROM {self.name} "
+                                         f"GROUP BY 1 HAVING count(*) > 1")
+        if self.pg:
+            sql("SET LOCAL enable_hashagg TO DEFAULT")
         self._create(self.dup, f"SELECT s.ord, s.sheet, s.rownum, s.{shown} AS k, f.sheet AS first_sheet, "
-                     f"f.rownum AS first_row FROM (SELECT {key} AS k, min(ord) AS first FROM {self.name} "
-                     f"GROUP BY {key} HAVING count(*) > 1) d JOIN {self.name} s ON s.{key} = d.k AND s.ord > d.first "
-                     f"JOIN {self.name} f ON f.ord = d.first")
+                     f"f.rownum AS first_row FROM {self.dup}_keys d JOIN {self.name} s ON s.{key} = d.k "
+                     f"AND s.ord > d.first JOIN {self.name} f ON f.ord = d.first"
+                     + ("" if sql(f"SELECT EXISTS (SELECT 1 FROM {self.dup}_keys)").scalar() else " WHERE false"))
         header = self.kind.field(shown).header
         dups = self._rejected(f"SELECT sheet, rownum, k, first_sheet, first_row FROM {self.dup}",
                               lambda r: (f"{header}“{r[2]}”与第{r[4]}行重复" if r[0] == r[3] else
@@ -689,7 +706,7 @@ class _Stage:
         not_dup = f"NOT EXISTS (SELECT 1 FROM {self.dup} x WHERE x.ord = s.ord)" if dups else "1 = 1"
         self._merge_rows(not_dup, dups)
         if not self.pg:
-            for name in (self.name, self.dup, self.orphan):
+            for name in (self.name, self.dup, self.dup + "_keys", self.orphan):
                 sql(f"DROP TABLE IF EXISTS {name}")
 
     def _merge_rows(self, not_dup: str, dups: int) -> None:
@@ -717,19 +734,71 @@ class _Stage:
         source = f"(SELECT {', '.join(selects)} FROM {self.name} s {join} WHERE {not_dup}) AS src"
         compared = COMPARED[kind.key]
         params = self._params()
-        updated = self.conn.execute(text(
+        rebuild = self._bulk_start(table) if self.pg and self.staged >= BULK_MIN_ROWS else None
+        if parent and parent.stage_column is None:
+            # a spec/model's single item is its code's first 20 characters: a known code keeps its item,
+            # so the changed rows are found without joining the single items
+            compared = tuple(c for c in compared if c != parent.fk)
+            changes = f"(SELECT {', '.join(f's.{c}' for c in targets if c != parent.fk)} FROM {self.name} s " \
+                      f"WHERE {not_dup}) AS src"
+        else:
+            changes = source
+        updated = 0 if rebuild is not None else self.conn.execute(text(
             f"UPDATE {table} SET {', '.join(f'{c} = src.{c}' for c in compared)}, updated_at = :now, "
-            f"release_id = :release FROM {source} WHERE {table}.{key} = src.{key} "
+            f"release_id = :release FROM {changes} WHERE {table}.{key} = src.{key} "
             f"AND ({' OR '.join(f'{table}.{c} {differs} src.{c}' for c in compared)})").bindparams(*params)).rowcount
+        new_keys = "" if rebuild is not None else (  # an empty table (and no repeated keys): all rows are new
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = src.{key})")
         inserted = self.conn.execute(text(
             f"INSERT INTO {table} ({', '.join(targets)}, created_at, updated_at, release_id, status) "
             f"SELECT {', '.join(f'src.{c}' for c in targets)}, :now, :now, :release, 'active' FROM {source} "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = src.{key})").bindparams(*params)).rowcount
-        if self.pg and kind.key in PARENT_KINDS:
-            sql(f"ANALYZE {table}")  # the next kind joins against it in this same transaction
+            f"{new_keys}").bindparams(*params)).rowcount
+        for statement in rebuild or ():
+            sql(statement)
+        # No ANALYZE of the loaded table: the next kind's set-based joins only need its size, which
+        # the planner reads from the table itself (and a rebuilt index records in pg_class).
         self.counts.inserted += inserted
         self.counts.updated += updated
         self.counts.unchanged += self.staged - dups - orphans - inserted - updated
+
+    def _bulk_start(self, table: str) -> list[str] | None:
+        """First load of an empty table: drop its secondary indexes and foreign keys for the load.
+
+        Rows then go in without per-row index maintenance and foreign-key triggers; the returned
+        statements rebuild each index in one sort and re-add each constraint, whose check is one
+        set-based pass (the constraint is validated, not trusted).  The table is locked
+        (ACCESS EXCLUSIVE) until the import commits — it is empty, nobody can have picked from
+        it yet.  None (and nothing dropped) when the table holds rows or may not be altered.
+        """
+        sql = self.conn.exec_driver_sql
+        if sql(f"SELECT EXISTS (SELECT 1 FROM {table})").scalar():
+            return None
+        oid = sql("SELECT %(t)s::regclass::oid", {"t": table}).scalar_one()
+        constraints = sql(
+            "SELECT c.conname, c.contype, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "WHERE c.conrelid = %(oid)s AND (c.contype = 'f' OR (c.contype = 'u' AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.conindid = c.conindid)))",
+            {"oid": oid}).all()
+        indexes = sql(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE x.indrelid = %(oid)s AND NOT x.indisprimary AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)", {"oid": oid}).all()
+        raw = self.conn.connection.driver_connection.cursor()
+        raw.execute("SAVEPOINT national_bulk")
+        try:
+            for name, _, _ in constraints:
+                raw.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            for name, _ in indexes:
+                raw.execute(f'DROP INDEX "{name}"')
+        except Exception:  # not the table's owner, say: load row by row as usual
+            raw.execute("ROLLBACK TO SAVEPOINT national_bulk")
+            raw.execute("RELEASE SAVEPOINT national_bulk")
+            return None
+        raw.execute("RELEASE SAVEPOINT national_bulk")
+        sql("SET LOCAL maintenance_work_mem = '256MB'")
+        unique = [f'ALTER TABLE {table} ADD CONSTRAINT "{n}" {d}' for n, t, d in constraints if t == "u"]
+        foreign = [f'ALTER TABLE {table} ADD CONSTRAINT "{n}" {d}' for n, t, d in constraints if t == "f"]
+        return unique + [d for _, d in indexes] + foreign
 
     def _params(self) -> list:
         return [bindparam("now", value=self.now, type_=DateTime()),
@@ -746,6 +815,208 @@ class _Stage:
                     self.result.errors.append(RowError(self._sheet(r[0]), r[1], r[2], reason(tuple(r))))
             self.counts.rejected += total
         return total
+
+
+    # -- PostgreSQL: a .csv sheet straight into the database, checked there ---------------
+    def copy_csv(self, sheet_index: int, plan: "_PlannedSheet",
+                 progress: Callable[[int], None] | None = None) -> int | None:
+        """Load one .csv sheet of a kind in :data:`SQL_CHECKS` with COPY and check its rows in SQL.
+
+        The file's bytes go to the server unparsed (COPY … FORMAT csv into a raw table of
+        text columns, the record number kept); one INSERT … SELECT then applies the same
+        rules, in the same order and with the same messages, as the kind's Python check and
+        stages every row; the rejected ones are reported and dropped.  Returns the number of
+        data rows, or None when the file does not suit COPY (ragged rows, COPY's end-of-data
+        line, bytes PostgreSQL refuses): nothing of it is kept and the caller reads it in Python.
+        """
+        import psycopg
+
+        stream, encoding, delimiter = plan.sheet.csv_source
+        width = max(plan.columns) + 1
+        raw = "national_raw"
+        cur = self.conn.connection.driver_connection.cursor()
+        cur.execute("SAVEPOINT national_copy")
+        try:
+            ncols = _csv_width(stream, encoding, delimiter)
+            if ncols < width:
+                raise _NotForCopy()
+            cur.execute(f"DROP TABLE IF EXISTS {raw}")
+            cur.execute(f"CREATE TEMPORARY TABLE {raw} (ord bigint GENERATED ALWAYS AS IDENTITY, "
+                        f"{', '.join(f'c{i} text' for i in range(ncols))}) ON COMMIT DROP")
+            if not _copy_raw(cur, raw, ncols, stream, encoding, delimiter, progress):
+                raise _NotForCopy()
+        except (_NotForCopy, psycopg.Error):
+            cur.execute("ROLLBACK TO SAVEPOINT national_copy")
+            cur.execute("RELEASE SAVEPOINT national_copy")
+            return None
+        cur.execute("RELEASE SAVEPOINT national_copy")
+        records = self.conn.exec_driver_sql(f"SELECT count(*) FROM {raw}").scalar_one()
+        mapped = {name: f"c{idx}" for idx, name in plan.columns.items()}
+        names, reason, staged = SQL_CHECKS[self.kind.key]()
+        texts = ", ".join(f"{_t(mapped.get(n))} AS {n}" for n in names)
+        not_blank = " OR ".join(f"a.{n} <> ''" for n in names if n in mapped)
+        # the counts come back from the INSERT itself: no scan of a staging table that grows file by file
+        rows, rejected = self.conn.execute(text(
+            f"WITH staged AS (INSERT INTO {self.name} (ord, sheet, rownum, {', '.join(self.columns)}, reason) "
+            f"SELECT :offset + ord, :sheet, ord, {staged}, reason FROM ("
+            f"SELECT a.*, {reason} AS reason FROM (SELECT ord, {texts} FROM {raw} WHERE ord > :header OFFSET 0) a "
+            f"WHERE {not_blank} OFFSET 0) t RETURNING reason IS NOT NULL AS bad) "
+            f"SELECT count(*), count(*) FILTER (WHERE bad) FROM staged"
+        ).bindparams(offset=self.ord, sheet=sheet_index, header=plan.header_row, ws=_WS)).one()
+        self.conn.exec_driver_sql(f"DROP TABLE {raw}")
+        self.ord += records
+        if rejected:
+            room = max(REPORT_LIMIT - len(self.result.errors), 0)
+            if room:
+                for r in self.conn.exec_driver_sql(f"SELECT sheet, rownum, {self.kind.key_field}, reason FROM "
+                                                   f"{self.name} WHERE reason IS NOT NULL ORDER BY ord LIMIT {room}"):
+                    self.result.errors.append(RowError(self._sheet(r[0]), r[1], r[2], r[3]))
+            self.counts.rejected += rejected
+            self.conn.exec_driver_sql(f"DELETE FROM {self.name} WHERE reason IS NOT NULL")
+        self.staged += rows - rejected
+        return rows
+
+
+class _NotForCopy(Exception):
+    pass
+
+
+def _csv_width(stream: IO[bytes], encoding: str, delimiter: str) -> int:
+    """The number of fields in the file's first record (what COPY will expect of every row)."""
+    import csv
+    import io
+
+    stream.seek(0)
+    wrapper = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        first = next(csv.reader(wrapper, delimiter=delimiter), [])
+    finally:
+        wrapper.detach()
+    return len(first)
+
+
+_END_MARKERS = (b"\n\\.\n", b"\n\\.\r", b"\r\\.\r", b"\r\\.\n")
+
+
+def _copy_raw(cur, table: str, ncols: int, stream: IO[bytes], encoding: str, delimiter: str,
+              progress: Callable[[int], None] | None = None) -> bool:
+    """Stream the file into ``table`` with COPY; False if a line holds only ``\\.`` (COPY's end of data).
+
+    ``progress(lines sent)`` after every chunk (1 MB) for a progress bar."""
+    import codecs
+
+    stream.seek(0)
+    decoder = None if encoding.startswith("utf-8") else codecs.getincrementaldecoder(encoding)()
+    columns = ", ".join(f"c{i}" for i in range(ncols))
+    tail = b"\n"
+    lines = 0
+    with cur.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, DELIMITER '{delimiter}')") as copy:
+        while chunk := stream.read(1 << 20):
+            if tail == b"\n" and chunk.startswith(codecs.BOM_UTF8):
+                chunk = chunk[len(codecs.BOM_UTF8):]
+            window = tail + chunk
+            if b"\\." in window and any(m in window for m in _END_MARKERS):
+                return False
+            tail = window[-3:]
+            copy.write(decoder.decode(chunk) if decoder else chunk)
+            if progress:
+                lines += chunk.count(b"\n")
+                progress(lines)
+        if any(m in tail + b"\n" for m in _END_MARKERS):
+            return False
+        if decoder:
+            copy.write(decoder.decode(b"", final=True))
+    return True
+
+
+# The Python rules of a kind as one SQL SELECT over the raw columns: ``_t`` is ``cell_text`` of a
+# column (the ideographic space made a space, then every whitespace Python's strip() removes).
+_WS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_EMPTY = "''"
+
+
+def _t(column: str | None) -> str:
+    if column is None:
+        return "''"
+    return f"coalesce(btrim(replace({column}, '\u3000', ' '), :ws), '')"
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _required_sql(kind: Kind) -> str:
+    blanks = " OR ".join(f"{name} = ''" for name, _ in kind.required_fields)
+    parts = ", ".join(f"CASE WHEN {name} = '' THEN {_lit(header)} END" for name, header in kind.required_fields)
+    return f"WHEN {blanks} THEN concat_ws('、', {parts}) || '不能为空'"
+
+
+def _lengths_sql(kind: Kind, names: Iterable[str]) -> list[str]:
+    out = []
+    for name in names:
+        f = kind.field(name)
+        if f.max_len:
+            # octet_length() reads the header, char_length() the text: only a long value pays for the count
+            out.append(f"WHEN octet_length({name}) > {f.max_len} AND char_length({name}) > {f.max_len} "
+                       f"THEN {_lit(f'{f.header}超过{f.max_len}个字符')}")
+    return out
+
+
+_SPEC_NAMES = ("code", "item_code", "spec", "model")
+_ITEM_NAMES = ("code", "name", "level1", "level2", "level3", "generic_name", "material", "feature", "enterprise",
+               "certificate")
+# Written without regular expressions (several times faster in PostgreSQL); ``upper()`` can only
+# turn ``c`` into the ASCII ``C`` a code starts with, so a valid code's upper case is 'C' || the rest.
+_DIGITS = "'0123456789'"
+
+
+def _code_ok(length: int) -> str:
+    # a valid code is ASCII, so its byte length is its length
+    return f"(octet_length(code) = {length} AND ascii(code) IN (67, 99) AND ltrim(substr(code, 2), {_DIGITS}) = '')"
+
+
+_CODE_UPPER = "('C' || substr(code, 2))"
+
+
+def _spec_sql() -> tuple[tuple[str, ...], str, str]:
+    """check_spec in SQL: (the columns it reads, the rejection reason, the staged columns)."""
+    prefix = f"left({_CODE_UPPER}, 20)"
+    reason = " ".join([
+        "CASE", _required_sql(SPEC),
+        f"WHEN NOT {_code_ok(27)} THEN '27位码“' || code || '”应为C加26位数字'",
+        *_lengths_sql(SPEC, ("item_code", "spec", "model")),
+        f"WHEN item_code <> '' AND item_code <> {prefix} AND upper(item_code) <> {prefix} THEN "
+        f"'20位码“' || upper(item_code) || '”与27位码的前20位“' || {prefix} || '”不一致'",
+        "WHEN spec = '' AND model = '' THEN '规格与型号至少填写一项'",
+        "END"])
+    # a rejected row keeps its key as written (the report shows it so)
+    return _SPEC_NAMES, reason, (f"CASE WHEN reason IS NULL THEN {_CODE_UPPER} ELSE code END, nullif(spec, ''), "
+                                 f"nullif(model, '')")
+
+
+def _coded_mismatch(name: str, part: str) -> str:
+    """CODED_VALUE (``^([0-9]+)\\s*[-－—]``) matches ``name`` and its number is not ``part``."""
+    digits = f"left({name}, char_length({name}) - char_length(ltrim({name}, {_DIGITS})))"
+    return (f"split_part({name}, '-', 1) <> {part} AND {digits} <> '' AND {digits} <> {part} "
+            f"AND left(ltrim(ltrim({name}, {_DIGITS}), :ws), 1) IN ('-', '－', '—')")
+
+
+def _item_sql() -> tuple[tuple[str, ...], str, str]:
+    """check_item in SQL: (the columns it reads, the rejection reason, the staged columns)."""
+    parts = []
+    for name, start, end in _CODE_PARTS:
+        part = f"substr(code, {start + 1}, {end - start})"
+        parts.append(f"WHEN {_coded_mismatch(name, part)} THEN {_lit(ITEM.field(name).header)} || '“' || {name} "
+                     f"|| '”与20位码不一致（编码中为' || {part} || '）'")
+    reason = " ".join([
+        "CASE", _required_sql(ITEM),
+        f"WHEN NOT {_code_ok(20)} THEN '20位码“' || code || '”应为C加19位数字'",
+        *_lengths_sql(ITEM, _ITEM_NAMES[1:]), *parts, "END"])
+    staged = ", ".join(f"nullif({n}, '')" for n in _ITEM_NAMES[1:])
+    return _ITEM_NAMES, reason, f"CASE WHEN reason IS NULL THEN {_CODE_UPPER} ELSE code END, {staged}"
+
+
+SQL_CHECKS: dict[str, Callable[[], tuple[tuple[str, ...], str, str]]] = {"item": _item_sql, "spec": _spec_sql}
 
 
 _TARGETS = {"certificate": ("national_certificate", "number"), "item": ("national_item", "code"),
@@ -837,7 +1108,7 @@ def expand_paths(paths: Iterable[str | os.PathLike], workdir: str) -> list[Sourc
             names = sorted(n for n in os.listdir(path) if n.lower().endswith(TABLE_EXTENSIONS)
                            and not n.startswith(("~$", ".")))
             if not names:
-                raise ImportRefused(f"文件夹“{os.path.basename(path)}”中没有 .xlsx 或 .csv 文件")
+                raise ImportRefused(Msg("文件夹“%(name)s”中没有 .xlsx 或 .csv 文件", name=os.path.basename(path)))
             out.extend((os.path.join(path, n), n) for n in names)
         elif path.lower().endswith(".zip"):
             try:
@@ -847,7 +1118,7 @@ def expand_paths(paths: Iterable[str | os.PathLike], workdir: str) -> list[Sourc
                                       and not os.path.basename(m.filename).startswith(("~$", "."))),
                                      key=lambda m: m.filename)
                     if not members:
-                        raise ImportRefused(f"压缩包“{os.path.basename(path)}”中没有 .xlsx 或 .csv 文件")
+                        raise ImportRefused(Msg("压缩包“%(name)s”中没有 .xlsx 或 .csv 文件", name=os.path.basename(path)))
                     for n, member in enumerate(members):
                         name = os.path.basename(member.filename)
                         target = os.path.join(workdir, f"{n:04d}_{name}")
@@ -856,7 +1127,7 @@ def expand_paths(paths: Iterable[str | os.PathLike], workdir: str) -> list[Sourc
                                 dst.write(chunk)
                         out.append((target, name))
             except zipfile.BadZipFile as exc:
-                raise ImportRefused(f"压缩包“{os.path.basename(path)}”已损坏，无法读取") from exc
+                raise ImportRefused(Msg("压缩包“%(name)s”已损坏，无法读取", name=os.path.basename(path))) from exc
         else:
             out.append((path, os.path.basename(path)))
     return out
@@ -906,7 +1177,7 @@ def clean_version(version: str | None, published_on: dt.date | None = None) -> s
     if not version:
         version = (published_on or utcnow().date()).isoformat()
     if len(version) > VERSION_MAX or any(c in version for c in "\r\n\t"):
-        raise ImportRefused(f"版本号不能超过{VERSION_MAX}个字符")
+        raise ImportRefused(Msg("版本号不能超过%(n)s个字符", n=VERSION_MAX))
     return version
 
 
@@ -918,10 +1189,32 @@ def _release(version: str, published_on: dt.date | None) -> NationalRelease:
         db.session.flush()
     elif published_on and release.published_on != published_on:
         if release.published_on:
-            raise ImportRefused(f"版本“{version}”已登记的发布日期为{release.published_on.isoformat()}，"
-                                f"与本次填写的{published_on.isoformat()}不一致")
+            raise ImportRefused(Msg("版本“%(version)s”已登记的发布日期为%(registered)s，与本次填写的%(given)s不一致",
+                                     version=version, registered=release.published_on.isoformat(),
+                                     given=published_on.isoformat()))
         release.published_on = published_on
     return release
+
+
+TEMP_BUFFERS = "256MB"
+
+
+def _session_buffers() -> None:
+    """On PostgreSQL, room for the staging tables in memory (``temp_buffers``, 8 MB by default).
+
+    The setting can only change before the session first touches a temporary table, so a
+    pooled connection that already imported keeps what it had; memory is taken only as used.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    cur = conn.connection.driver_connection.cursor()
+    cur.execute("SAVEPOINT national_buffers")
+    try:
+        cur.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+    except Exception:  # temporary tables already used in this session
+        cur.execute("ROLLBACK TO SAVEPOINT national_buffers")
+    cur.execute("RELEASE SAVEPOINT national_buffers")
 
 
 def import_release(sources: list[Source], *, label: str | None = None, user=None, origin: str = "cli",
@@ -949,9 +1242,10 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
         for source, name in sources:
             size = _size_of(source)
             if limit and size > limit:
-                raise ImportRefused(f"{name}：文件过大（{_human(size)}），导入文件不能超过{_human(limit)}")
+                raise ImportRefused(Msg("%(name)s：文件过大（%(size)s），导入文件不能超过%(limit)s", name=name, size=_human(size),
+                                             limit=_human(limit)))
             if size == 0:
-                raise ImportRefused(N_("文件为空") if len(sources) == 1 else f"{name}：文件为空")
+                raise ImportRefused(N_("文件为空") if len(sources) == 1 else Msg("%(name)s：文件为空", name=name))
         try:
             for source, name in sources:
                 table = open_table(source, name)
@@ -964,6 +1258,7 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
             order = {k.key: i for i, k in enumerate(KINDS)}
             plans.sort(key=lambda p: order[p[1].kind.key])  # parents first; files and sheets keep their order
             result.sheets = [(label_, p.kind.label) for label_, p in plans]
+            _session_buffers()
             release = _release(clean_version(version, published_on), published_on)
             result.release = release
             now = utcnow()
@@ -979,6 +1274,15 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
                     stage = STAGES.get(plan.kind.key, _Stage)(plan.kind, result, now, sheet_names, release)
                 sheet_names.append(sheet_label)
                 sheet_index = len(sheet_names) - 1
+                if stage.pg and plan.kind.key in SQL_CHECKS and plan.sheet.csv_source and plan.sheet.max_rows is None:
+                    stage.flush()
+                    label_ = f"读取{plan.kind.label}"
+                    copied = stage.copy_csv(sheet_index, plan, (lambda n, base=done, note=label_: report(
+                        base + max(n - plan.header_row, 0), total_rows, note)) if progress else None)
+                    if copied is not None:
+                        done += copied
+                        report(done, total_rows, f"读取{plan.kind.label}")
+                        continue
                 check = CHECKS[plan.kind.key]
                 key_field = plan.kind.key_field
                 for number, values in _rows(plan):
@@ -1050,7 +1354,7 @@ def queue_upload(stream: IO[bytes], filename: str, user, version: str | None = N
     limit = max_bytes()
     size = _size_of(stream)
     if size > limit:
-        raise ImportRefused(f"文件过大（{_human(size)}），导入文件不能超过{_human(limit)}")
+        raise ImportRefused(Msg("文件过大（%(size)s），导入文件不能超过%(limit)s", size=_human(size), limit=_human(limit)))
     clean_version(version, published_on)  # refuse a bad 版本号 now, not in the job
     username = getattr(user, "username", None)
     upload = NationalUpload(filename=os.path.basename(filename or "upload")[:255], username=username,

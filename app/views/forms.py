@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import abort, flash, redirect
+from flask import abort, redirect
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import InputRequired
 
+from app.i18n import notify  # noqa: F401  (views import it from here)
 from app.models import CATEGORY_LABELS
 from app.services.text import text_error
 
@@ -100,17 +101,6 @@ def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
             field.errors = list(field.errors or []) + [message]
         else:
             form.form_errors.append(message)
-
-
-def notify(message, category: str = "info") -> None:
-    """Flash a message (a msgid or :class:`app.i18n.Msg`) in the reader's language.
-
-    The flash is stored as the translated text: a ``Msg`` would reach the next page as its
-    Chinese rendering (the session keeps plain strings), so it is translated here, once.
-    """
-    from app.i18n import translate
-
-    flash(translate(message), category)
 
 
 def apply_post(change: Callable[[], object], done_message, done_url: str):

@@ -14,7 +14,7 @@ from app.models import QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalItem, NationalSpec
 from app.services import chain, db_limits, product_import, product_query, products
-from app.services.national import transfers_for
+from app.services.national import item_reminders, transfers_for
 from app.tenancy import UnitScopedModelView, current_unit_id
 from app.i18n import Msg, N_
 from app.views.forms import EmptyForm, apply_post, notify
@@ -84,6 +84,7 @@ class ConsumableItemView(UnitScopedModelView):
             QualProduct.item_id.in_([i.id for i in items])).distinct())) if items else set()
         return self.render_template("products/items.html", items=items, nationals=nationals, used=used,
                                     standings=chain.standings_for_codes(current_unit_id(), [i.code for i in items]),
+                                    reminders=item_reminders(current_unit_id(), [i.code for i in items]),
                                     form=EmptyForm(), title="耗材单件列表")
 
     @expose("/add", methods=["GET", "POST"])

@@ -159,6 +159,7 @@ class ConsumableCertificateView(WorkflowModelView):
 
     def list_context(self, rows) -> dict:
         return {"nationals": national.certificates([r.cert_no for r in rows]),
+                "reminders": national.certificate_reminders(r.cert_no for r in rows),
                 "expiring": expiry.expiring(current_unit_id())}
 
     def show_context(self, record) -> dict:
