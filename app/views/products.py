@@ -15,6 +15,7 @@ from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import NationalItem, NationalSpec
 from app.services import chain, db_limits, product_import, product_query, products
 from app.services.national import item_reminders, transfers_for
+from app.services.paging import keyset_page
 from app.tenancy import UnitScopedModelView, current_unit_id
 from app.i18n import Msg, N_
 from app.views.forms import EmptyForm, apply_post, notify
@@ -77,12 +78,22 @@ class ConsumableItemView(UnitScopedModelView):
     @expose("/list/")
     @has_access
     def list(self):
-        items = db.session.scalars(self.scoped_query().order_by(QualItem.code)).all()
+        code = (request.args.get("q") or "").strip()[:20]
+        name = (request.args.get("name") or "").strip()[:60]
+        stmt = self.scoped_query()
+        if code:
+            stmt = stmt.where(QualItem.code.startswith(code, autoescape=True))
+        if name:
+            stmt = stmt.where(QualItem.code.in_(select(NationalItem.code).where(
+                NationalItem.name.contains(name, autoescape=True))))
+        page = keyset_page(stmt, QualItem.code, filters={"q": code, "name": name},
+                           after=request.args.get("after"), before=request.args.get("before"))
+        items = page.rows
         nationals = {n.code: n for n in db.session.scalars(select(NationalItem).where(
             NationalItem.code.in_([i.code for i in items])))} if items else {}
         used = set(db.session.scalars(select(QualProduct.item_id).where(
             QualProduct.item_id.in_([i.id for i in items])).distinct())) if items else set()
-        return self.render_template("products/items.html", items=items, nationals=nationals, used=used,
+        return self.render_template("products/items.html", items=items, page=page, nationals=nationals, used=used,
                                     standings=chain.standings_for_codes(current_unit_id(), [i.code for i in items]),
                                     reminders=item_reminders(current_unit_id(), [i.code for i in items]),
                                     form=EmptyForm(), title="耗材单件列表")

@@ -118,3 +118,23 @@ def test_operators_and_roles_page_and_search(app, client, maker):
         nxt = re.search(r'class="pager-next" href="\?([^"]+)"', first).group(1).replace("&amp;", "&")
         assert _shown(text(client.get(f"{url}?{nxt}")), pattern) == set(range(20, N)), url
         assert _shown(text(client.get(url, query_string={"q": pattern.format(7)})), pattern) == {7}, url
+
+
+def test_single_items_page_by_code_and_search_by_prefix_and_name(app, client, maker):
+    from tests.factories import make_national_cert, make_national_item
+
+    cert = make_national_cert("粤械注准20152660001", maker.unit.name, product_name="医用导管")
+    for i in range(N):
+        code = f"C09010101{i:011d}"
+        make_national_item(cert, code, name="球囊导管" if i == 4 else f"单件{i:02d}", specs=0)
+        db.session.add(QualItem(unit_id=maker.unit_id, code=code))
+    db.session.commit()
+    login(client, maker.username, PASSWORD)
+    url, pattern = "/procurement/items/list/", "C09010101{:011d}"
+    first = text(client.get(url))
+    assert _shown(first, pattern) == set(range(20))
+    nxt = re.search(r'class="pager-next" href="\?([^"]+)"', first).group(1).replace("&amp;", "&")
+    assert _shown(text(client.get(f"{url}?{nxt}")), pattern) == set(range(20, N))
+    assert _shown(text(client.get(url, query_string={"q": "C090101010000000000"})), pattern) == set(range(10))
+    assert _shown(text(client.get(url, query_string={"name": "球囊"})), pattern) == {4}
+    assert client.get(url, query_string={"q": "%_", "after": "zzz"}).status_code == 200
