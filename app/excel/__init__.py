@@ -17,8 +17,10 @@ from app.excel.reader import (  # noqa: F401
 )
 from app.excel.writer import (  # noqa: F401
     Column,
+    ErrorSheet,
     TemplateSheet,
     build_error_log,
+    build_error_logs,
     build_template,
     is_formula_like,
     safe_cell,

@@ -157,17 +157,33 @@ def build_template(sheets: Sequence[TemplateSheet], notes: Sequence[str] = (),
     return _save(wb)
 
 
-def build_error_log(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "错误日志",
-                    text_columns: Iterable[int] = ()) -> bytes:
-    """A streamed workbook: a header row, then one row per rejected record.
+@dataclass
+class ErrorSheet:
+    """One sheet of an error log: its title, header row and rejected rows."""
+
+    title: str
+    headers: Sequence[str]
+    rows: Iterable[Sequence[Any]]
+    text_columns: Iterable[int] = ()
+
+
+def build_error_logs(sheets: Sequence[ErrorSheet]) -> bytes:
+    """A streamed workbook of one or more sheets: a header row, then one row per rejected record.
 
     Callers pass the template's headers with 行号 first and 错误原因 last, so a
     user can fix the rows and import them again.
     """
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title)
-    text_columns = set(text_columns)
-    ws.append([safe_cell(ws, h, bold=True) for h in headers])
-    for values in rows:
-        ws.append([safe_cell(ws, v, text=i in text_columns) for i, v in enumerate(values)])
+    for sheet in sheets:
+        ws = wb.create_sheet(sheet.title[:31])
+        text_columns = set(sheet.text_columns)
+        ws.append([safe_cell(ws, h, bold=True) for h in sheet.headers])
+        for values in sheet.rows:
+            ws.append([safe_cell(ws, v, text=i in text_columns) for i, v in enumerate(values)])
     return _save(wb)
+
+
+def build_error_log(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "错误日志",
+                    text_columns: Iterable[int] = ()) -> bytes:
+    """An error log of one sheet (see :func:`build_error_logs`)."""
+    return build_error_logs([ErrorSheet(title, headers, rows, text_columns)])

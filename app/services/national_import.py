@@ -40,7 +40,7 @@ from flask import current_app
 from sqlalchemy import Date, DateTime, Integer, bindparam, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from app.excel import Column, TemplateSheet, build_error_log, build_template, open_table
+from app.excel import Column, ErrorSheet, TemplateSheet, build_error_logs, build_template, open_table
 from app.excel.reader import ExcelError, TableFile
 from app.extensions import db
 from app.errors import ImportRefused  # noqa: F401  (the imports' one refusal; also national_import.ImportRefused)
@@ -297,6 +297,13 @@ class RowError:
     row: int
     key: str
     reason: str
+    kind: str = ""  # the kind's key: the report puts each kind's rows under its template headers
+    values: list = field(default_factory=list)  # the row's cells in the template's column order
+
+
+def _cells(kind: "Kind", values: dict) -> list[str]:
+    """A row's values in the order of the kind's template columns (text, as the report shows them)."""
+    return [cell_text(values.get(f.name)) for f in kind.fields]
 
 
 @dataclass
@@ -317,10 +324,10 @@ class ImportResult:
             out.add(c)
         return out
 
-    def reject(self, sheet: str, row: int, key: str, reason: str, kind: Kind) -> None:
+    def reject(self, sheet: str, row: int, key: str, reason: str, kind: Kind, values: dict | None = None) -> None:
         self.counts[kind.key].rejected += 1
         if len(self.errors) < REPORT_LIMIT:
-            self.errors.append(RowError(sheet, row, key, reason))
+            self.errors.append(RowError(sheet, row, key, reason, kind.key, _cells(kind, values or {})))
 
     @property
     def errors_truncated(self) -> bool:
@@ -811,10 +818,29 @@ class _Stage:
         if total:
             room = max(REPORT_LIMIT - len(self.result.errors), 0)
             if room:
-                for r in self.conn.exec_driver_sql(f"{query} ORDER BY ord LIMIT {int(room)}"):
-                    self.result.errors.append(RowError(self._sheet(r[0]), r[1], r[2], reason(tuple(r))))
+                found = [((r[0], r[1]), RowError(self._sheet(r[0]), r[1], r[2], reason(tuple(r)), self.kind.key))
+                         for r in self.conn.exec_driver_sql(f"{query} ORDER BY ord LIMIT {int(room)}")]
+                self._fill_values(found)
+                self.result.errors.extend(e for _, e in found)
             self.counts.rejected += total
         return total
+
+    def _fill_values(self, found: list[tuple[tuple[int, int], RowError]]) -> None:
+        """The staged values of rows a set-based rule rejected, for the report (at most its limit);
+        ``found`` pairs each error with its (sheet index, row number)."""
+        if not found:
+            return
+        wanted = {where for where, _ in found}
+        rows = sorted({row for _, row in wanted})
+        staged = {}
+        for start in range(0, len(rows), 500):
+            chunk = ", ".join(str(int(n)) for n in rows[start:start + 500])
+            for r in self.conn.exec_driver_sql(f"SELECT sheet, rownum, {', '.join(self.columns)} FROM {self.name} "
+                                               f"WHERE rownum IN ({chunk})"):
+                if (r[0], r[1]) in wanted:
+                    staged[(r[0], r[1])] = dict(zip(self.columns, r[2:]))
+        for where, e in found:
+            e.values = _cells(self.kind, staged.get(where, {}))
 
 
     # -- PostgreSQL: a .csv sheet straight into the database, checked there ---------------
@@ -863,15 +889,20 @@ class _Stage:
             f"WHERE {not_blank} OFFSET 0) t RETURNING reason IS NOT NULL AS bad) "
             f"SELECT count(*), count(*) FILTER (WHERE bad) FROM staged"
         ).bindparams(offset=self.ord, sheet=sheet_index, header=plan.header_row, ws=_WS)).one()
+        if rejected:  # the report shows the rejected rows' cells as the file had them (the raw text)
+            room = max(REPORT_LIMIT - len(self.result.errors), 0)
+            if room:
+                cells = [f"a.{mapped[f.name]}" if f.name in mapped else "NULL" for f in self.kind.fields]
+                for r in self.conn.execute(text(
+                        f"SELECT s.sheet, s.rownum, s.{self.kind.key_field}, s.reason, {', '.join(cells)} "
+                        f"FROM {self.name} s JOIN {raw} a ON a.ord = s.ord - :offset "
+                        f"WHERE s.reason IS NOT NULL ORDER BY s.ord LIMIT {int(room)}").bindparams(offset=self.ord)):
+                    self.result.errors.append(RowError(self._sheet(r[0]), r[1], r[2], r[3], self.kind.key,
+                                                       [cell_text(v) for v in r[4:]]))
+            self.counts.rejected += rejected
         self.conn.exec_driver_sql(f"DROP TABLE {raw}")
         self.ord += records
         if rejected:
-            room = max(REPORT_LIMIT - len(self.result.errors), 0)
-            if room:
-                for r in self.conn.exec_driver_sql(f"SELECT sheet, rownum, {self.kind.key_field}, reason FROM "
-                                                   f"{self.name} WHERE reason IS NOT NULL ORDER BY ord LIMIT {room}"):
-                    self.result.errors.append(RowError(self._sheet(r[0]), r[1], r[2], r[3]))
-            self.counts.rejected += rejected
             self.conn.exec_driver_sql(f"DELETE FROM {self.name} WHERE reason IS NOT NULL")
         self.staged += rows - rejected
         return rows
@@ -1289,7 +1320,8 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
                     try:
                         row = check(values)
                     except RowRejected as exc:
-                        result.reject(sheet_label, number, cell_text(values.get(key_field)), exc.reason, plan.kind)
+                        result.reject(sheet_label, number, cell_text(values.get(key_field)), exc.reason, plan.kind,
+                                      values)
                     else:
                         stage.add(sheet_index, number, row)
                     done += 1
@@ -1446,9 +1478,32 @@ def report_rows(log: NationalImport) -> list[dict[str, Any]]:
 
 
 def error_report(log: NationalImport) -> bytes:
-    """The rejected rows of one import as .xlsx: 工作表, 行号, 注册备案号/编码, 错误原因."""
-    rows = ([r["sheet"], r["row"], r["key"], r["reason"]] for r in report_rows(log))
-    return build_error_log(["工作表", "行号", "注册备案号/编码", "错误原因"], rows, text_columns=(2,))
+    """The rejected rows of one import as .xlsx, in row order.
+
+    Each kind's rows go on a sheet named like its template sheet, under the template's columns
+    with the row's values as the file had them, 工作表 and 行号 first and 错误原因 last: a person
+    corrects the cells and imports the sheet again.  Logs kept before the values were recorded
+    (and refusals without a row) come as 工作表, 行号, 注册备案号/编码, 错误原因."""
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    plain: list[dict[str, Any]] = []
+    for r in report_rows(log):
+        kind = KINDS_BY_KEY.get(r.get("kind") or "")
+        if kind is not None and len(r.get("values") or []) == len(kind.fields):
+            by_kind.setdefault(kind.key, []).append(r)
+        else:
+            plain.append(r)
+    sheets = []
+    for kind in KINDS:
+        rows = by_kind.get(kind.key)
+        if rows:
+            sheets.append(ErrorSheet(
+                kind.sheet_names[0], ["工作表", "行号", *(f.header for f in kind.fields), "错误原因"],
+                ([r["sheet"], r["row"], *r["values"], r["reason"]] for r in rows),
+                text_columns=range(2, 2 + len(kind.fields))))
+    if plain or not sheets:
+        sheets.append(ErrorSheet("错误日志", ["工作表", "行号", "注册备案号/编码", "错误原因"],
+                                 ([r["sheet"], r["row"], r["key"], r["reason"]] for r in plain), text_columns=(2,)))
+    return build_error_logs(sheets)
 
 
 # -- templates ------------------------------------------------------------------

@@ -339,10 +339,34 @@ def test_imports_are_logged_and_audited_with_a_downloadable_report(app):
     result = run(workbook(("注册证", [CERT_HEADERS, CERT_A, bad])))
     log = ni.find_import(result.token)
     assert (log.inserted, log.rejected, log.status, log.source) == (1, 1, "done", "cli")
-    report = openpyxl.load_workbook(io.BytesIO(ni.error_report(log))).active
-    assert [c.value for c in report[1]] == ["工作表", "行号", "注册备案号/编码", "错误原因"]
-    assert report.cell(row=2, column=2).value == 3 and report.cell(row=2, column=3).value == bad[0]
+    book = openpyxl.load_workbook(io.BytesIO(ni.error_report(log)))
+    report = book["注册证"]  # the kind's template sheet: its columns, the row's values as the file had them
+    fields = [f.header for f in ni.KINDS_BY_KEY["certificate"].fields]
+    assert [c.value for c in report[1]] == ["工作表", "行号", *fields, "错误原因"]
+    row = [c.value if c.value is not None else "" for c in report[2]]
+    assert row[1] == 3 and row[2:2 + len(bad)] == bad and "IV" in row[-1]
     assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.event == "national_import")) == 1
+
+
+def test_the_error_report_lists_rows_in_order_and_imports_again_once_corrected(app):
+    """国家数据导入's 错误报告 carries each rejected row's values: fix the cells, import the report."""
+    bad_class, bad_date = list(CERT_B), list(CERT_A)
+    bad_class[4] = "IV"
+    bad_date[5] = "2015-13-45"
+    result = run(workbook(("注册证", [CERT_HEADERS, bad_date, bad_class])))
+    assert result.total.rejected == 2
+    book = openpyxl.load_workbook(io.BytesIO(ni.error_report(ni.find_import(result.token))))
+    sheet = book["注册证"]
+    rows = [[c.value if c.value is not None else "" for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert [r[1] for r in rows] == [2, 3]  # row order
+    assert rows[0][2:2 + len(bad_date)] == bad_date and rows[1][2:2 + len(bad_class)] == bad_class
+    # the person corrects the two cells in the report and imports that very file
+    sheet.cell(row=2, column=2 + 6).value = "2015-12-31"
+    sheet.cell(row=3, column=2 + 5).value = "III"
+    buf = io.BytesIO()
+    book.save(buf)
+    again = run(buf.getvalue(), name="更正后.xlsx")
+    assert again.total.rejected == 0 and again.total.inserted == 2
 
 
 def test_batches_larger_than_one_flush(app, monkeypatch):

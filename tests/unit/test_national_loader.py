@@ -63,6 +63,7 @@ def snapshot(result) -> dict:
     return {
         "counts": {k: vars(c) for k, c in result.counts.items()},
         "errors": [(e.sheet, e.row, e.key, e.reason) for e in result.errors],
+        "values": [(e.kind, tuple(e.values)) for e in result.errors],
         "certs": db.session.execute(select(NationalCertificate.number, NationalCertificate.product_name)
                                     .order_by(NationalCertificate.number)).all(),
         "items": db.session.execute(select(
@@ -128,6 +129,11 @@ def test_every_row_rule_gives_the_python_answer(app, monkeypatch):
                                             (f"{CODE}0000002", "20 Fr", None), (f"{CODE}0000009", None, "只有型号")]
     rejected_key = next(key for sheet, row, key, _ in out["errors"] if row == 6 and sheet == "3.csv：3")
     assert rejected_key == f"{CODE}000000"
+    # every rejected row carries its cells, in the template's column order, on both paths alike
+    values = dict(zip([(sheet, row) for sheet, row, _, _ in out["errors"]], out["values"]))
+    assert values[("3.csv：3", 9)] == ("spec", tuple(SPEC_ROWS[8]))
+    assert values[("2.csv：2", 14)][0] == "item" and values[("2.csv：2", 14)][1][-1] == "国械注准20990000000"
+    assert all(len(cells) == len(ni.KINDS_BY_KEY[kind].fields) for kind, cells in out["values"])
 
 
 def test_report_limit_and_order_hold_across_both_paths(app, monkeypatch):
