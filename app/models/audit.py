@@ -61,6 +61,9 @@ EVENT_LABELS = {
     "wf_cancel_change": N_("撤销变更"),
     "wf_delete": N_("删除草稿"),
     "qualification_expired": N_("资质已过期"),
+    "api_key_created": N_("创建API密钥"),
+    "api_key_revoked": N_("吊销API密钥"),
+    "api_key_refused": N_("API密钥被拒绝"),
 }
 
 
@@ -75,6 +78,8 @@ class AuditLog(Model):
     unit_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True, index=True)
     ip: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     detail: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    #: the name of the API key the request came with (None: a page, the CLI, a job)
+    api_key: Mapped[Optional[str]] = mapped_column(String(256), nullable=True)
 
     @property
     def event_label(self) -> str:

@@ -106,6 +106,8 @@ _REDACT = RedactingFilter()
 def _user_ids() -> tuple[int | None, int | None]:
     """The ids of the user this request already loaded (never a query of its own)."""
     user = g.get("_login_user")
+    if g.get("_api_key_user"):  # an integration API call: the key's owner
+        user = g.get("user")
     if user is None or not getattr(user, "is_authenticated", False):
         return None, None
     return getattr(user, "id", None), getattr(user, "unit_id", None)

@@ -1,0 +1,641 @@
+"""/api/v1 resources: 委托授权, 注册证, 单件, 产品/包装, 耗材产品查询, 国家编码查询.
+
+Thin: each route loads through the caller's unit, calls the pages' service or the
+workflow engine, and dumps the result.  The docstrings (YAML after ``---``) are FAB's
+OpenAPI operations (``/api/v1/_openapi``); ``__LABEL__`` / ``__SCHEMA__`` are filled in
+per resource (app/api/base.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import g, request
+from flask_appbuilder.api import expose
+from sqlalchemy import select
+
+from app.api import schemas
+from app.api.base import MSG_BAD_JSON, MSG_STALE, ApiBase, api_access, error, idempotent, page_args, reply
+from app.extensions import db
+from app.i18n import N_
+from app.models import Entrustment, QualCertificate, QualItem, QualProduct
+from app.models.national import NationalItem
+from app.services import national, overview, product_query, products
+from app.services.errors import ValidationFailed
+from app.tenancy import current_unit_id
+from app.workflow import engine
+
+MSG_BAD_PAGE = N_("after应为记录ID，limit应为1至200的整数")
+MSG_BAD_FILTER = N_("筛选条件的取值无效")
+MSG_BATCH = N_("ids应为1至500个记录ID")
+MSG_VERSION = N_("version应为整数")
+MSG_TEXT = N_("应为文本")
+MSG_INTEGER = N_("应为大于等于1的整数")
+CRUD = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+BATCH_MAX = 500
+
+
+def _param(name: str, description: str, **schema) -> dict:
+    return {"in": "query", "name": name, "description": description, "schema": schema}
+
+
+STATE_PARAM = _param("state", "状态", type="string",
+                     enum=["draft", "pending_initial", "pending_final", "effective", "rejected", "deactivated"])
+EXPIRES_PARAM = _param("expires", "到期情况（与资质概览一致）", type="string",
+                       enum=sorted(b[0] for b in overview.EXPIRY_BUCKETS))
+FLAG_PARAM = _param("flag", "产品标记（与资质概览一致）", type="string",
+                    enum=sorted(k for k, _l in overview.product_flags()))
+
+_SCHEMAS: dict = {}
+
+
+def schema_of(schema_cls):
+    if schema_cls not in _SCHEMAS:
+        _SCHEMAS[schema_cls] = schema_cls()
+    return _SCHEMAS[schema_cls]
+
+
+def filter_values(name: str) -> set[str]:
+    if name == "state":
+        return set(overview.STATE_NAMES)
+    if name == "expires":
+        return {b[0] for b in overview.EXPIRY_BUCKETS}
+    if name == "flag":
+        return {k for k, _label in overview.product_flags()}
+    return set()
+
+
+class RecordApi(ApiBase):
+    """A unit-owned, reviewed record type: list (keyset), get, and the owner's transitions."""
+
+    model: type = None
+    schema: type = None
+    rtype_key = ""
+    base_permissions = CRUD
+    #: filters of the page's list (?state= / ?expires= / ?flag=, as 资质概览 links them)
+    list_filters: tuple[str, ...] = ("state",)
+
+    # -- helpers ---------------------------------------------------------
+    def _changes(self, rows) -> dict[int, int]:
+        ids = [r.id for r in rows if r.revision_of_id is None]
+        if not ids:
+            return {}
+        model = self.model
+        return dict(db.session.execute(select(model.revision_of_id, model.id).where(
+            model.unit_id == current_unit_id(), model.revision_of_id.in_(ids), model.state != "merged")).all())
+
+    def dump(self, rows, many=False):
+        rows = list(rows) if many else [rows]
+        changes = self._changes(rows)
+        out = schema_of(self.schema).dump(rows, many=True)
+        for data in out:
+            data["change_id"] = changes.get(data["id"])
+        return out if many else out[0]
+
+    def _list(self):
+        paging = page_args()
+        if paging is None:
+            return error(400, MSG_BAD_PAGE)
+        after, limit = paging
+        for name in self.list_filters:
+            value = request.args.get(name)
+            if value not in (None, "") and value not in filter_values(name):
+                return error(400, MSG_BAD_FILTER)
+        conditions = overview.list_filter(self.rtype_key, request.args, dt.date.today()).conditions
+        model = self.model
+        query = select(model).where(model.unit_id == current_unit_id(), model.revision_of_id.is_(None), *conditions)
+        if after is not None:
+            query = query.where(model.id > after)
+        rows = list(db.session.scalars(query.order_by(model.id).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return self.response(200, items=self.dump(rows, many=True), next_after=rows[-1].id if more else None)
+
+    def _version_in(self, record):
+        """(version or None, error reply or None) of a JSON body that may carry ``version``."""
+        body = request.get_json(silent=True) if request.get_data() else {}
+        if not isinstance(body, dict):
+            return None, error(400, MSG_BAD_JSON)
+        version = body.get("version")
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            return None, error(422, MSG_VERSION, errors={"version": MSG_VERSION})
+        if version is not None and version != record.version:
+            return None, error(409, MSG_STALE, current_version=record.version)
+        return version, None
+
+    def _transition(self, pk, action):
+        record = self.owned(self.model, pk)
+        if record is None:
+            return self.response_404()
+        version, refused = self._version_in(record)
+        if refused is not None:
+            return refused
+        if action == "change":
+            revision = engine.open_change(record, g.user)
+            return reply(201, self.dump(revision))
+        engine.apply(record, action, g.user, expected_version=version)
+        return reply(200, self.dump(self.owned(self.model, pk)))
+
+    # -- routes (shared) -------------------------------------------------
+    @expose("/", methods=["GET"])
+    @api_access("can_list")
+    def get_list(self):
+        """List
+        ---
+        get:
+          summary: __LABEL__列表（本单位；按ID升序，after/limit翻页）
+          description: 与页面列表相同的记录（变更中的记录以change_id给出）；筛选条件与页面相同。
+          parameters:
+          - {in: query, name: after, schema: {type: integer, minimum: 0, maximum: 2147483647}, description: 上一页的next_after}
+          - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200}, description: 每页条数（默认50）}
+          responses:
+            200: {description: 一页记录, content: {application/json: {schema: {$ref: '#/components/schemas/__SCHEMA__Page'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        return self._list()
+
+    @expose("/<int:pk>", methods=["GET"])
+    @api_access("can_show")
+    def get(self, pk):
+        """Get
+        ---
+        get:
+          summary: __LABEL__详情
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          responses:
+            200: {description: 记录, content: {application/json: {schema: {$ref: '#/components/schemas/__SCHEMA__'}}}}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        record = self.owned(self.model, pk)
+        if record is None:
+            return self.response_404()
+        return reply(200, self.dump(record))
+
+    @expose("/<int:pk>/submit", methods=["POST"])
+    @api_access("can_edit")
+    @idempotent
+    def submit(self, pk):
+        """提交
+        ---
+        post:
+          summary: 提交__LABEL__（待提交/审核不通过 → 待初审）
+          description: 带Idempotency-Key时，重试不会重复提交，返回第一次的结果。
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          - {in: header, name: Idempotency-Key, schema: {type: string, minLength: 1, maxLength: 128, pattern: '^[!-~]+$'}, description: 幂等键}
+          requestBody:
+            content: {application/json: {schema: {$ref: '#/components/schemas/Version'}}}
+          responses:
+            200: {description: 已提交, content: {application/json: {schema: {$ref: '#/components/schemas/__SCHEMA__'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        return self._transition(pk, "submit")
+
+    @expose("/<int:pk>/withdraw", methods=["POST"])
+    @api_access("can_edit")
+    def withdraw(self, pk):
+        """撤回
+        ---
+        post:
+          summary: 撤回__LABEL__（待初审 → 待提交）
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          requestBody:
+            content: {application/json: {schema: {$ref: '#/components/schemas/Version'}}}
+          responses:
+            200: {description: 已撤回, content: {application/json: {schema: {$ref: '#/components/schemas/__SCHEMA__'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        return self._transition(pk, "withdraw")
+
+    @expose("/<int:pk>/change", methods=["POST"])
+    @api_access("can_edit")
+    def change(self, pk):
+        """变更
+        ---
+        post:
+          summary: 变更__LABEL__（为已生效记录创建待提交的变更记录，审核通过前生效信息不变）
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          requestBody:
+            content: {application/json: {schema: {$ref: '#/components/schemas/Version'}}}
+          responses:
+            201: {description: 新的变更记录, content: {application/json: {schema: {$ref: '#/components/schemas/__SCHEMA__'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        return self._transition(pk, "change")
+
+    @expose("/batch-submit", methods=["POST"])
+    @api_access("can_edit")
+    @idempotent
+    def batch_submit(self):
+        """批量提交
+        ---
+        post:
+          summary: 批量提交__LABEL__（每条一个事务，返回成功的ID和失败原因）
+          description: 任一ID不属于本单位时整批返回404、不做任何操作（与页面相同）。带Idempotency-Key时重试不会重复提交。
+          parameters:
+          - {in: header, name: Idempotency-Key, schema: {type: string, minLength: 1, maxLength: 128, pattern: '^[!-~]+$'}, description: 幂等键}
+          requestBody:
+            required: true
+            content: {application/json: {schema: {$ref: '#/components/schemas/Batch'}}}
+          responses:
+            200: {description: 结果, content: {application/json: {schema: {$ref: '#/components/schemas/BatchResult'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        body = self.body()
+        ids = body.get("ids") if body else None
+        if not isinstance(ids, list) or not 1 <= len(ids) <= BATCH_MAX or not all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**31 for i in ids):
+            return error(422, MSG_BATCH, errors={"ids": MSG_BATCH})
+        ids = list(dict.fromkeys(ids))
+        records = [self.owned(self.model, pk) for pk in ids]
+        if any(r is None for r in records):  # like the page: an id not of the unit → 404, nothing done
+            return self.response_404()
+        result = engine.batch(records, "submit", g.user)
+        return self.response(200, ok=result.ok, failed=[{"id": i, "message": m} for i, m in result.failed])
+
+
+class EntrustmentApi(RecordApi):
+    resource_name = "entrustments"
+    openapi_spec_tag = "委托授权"
+    label, schema_name, page_view = "委托授权", "Entrustment", "ConsumableEntrustmentView"
+    model, schema, rtype_key = Entrustment, schemas.EntrustmentSchema, "entrustment"
+    list_filters = ("state", "expires")
+    list_parameters = (STATE_PARAM, EXPIRES_PARAM)
+
+
+class CertificateApi(RecordApi):
+    resource_name = "certificates"
+    openapi_spec_tag = "注册证"
+    label, schema_name, page_view = "注册证", "Certificate", "ConsumableCertificateView"
+    model, schema, rtype_key = QualCertificate, schemas.CertificateSchema, "certificate"
+    list_filters = ("state", "expires")
+    list_parameters = (STATE_PARAM, EXPIRES_PARAM)
+
+
+class ProductApi(RecordApi):
+    resource_name = "products"
+    openapi_spec_tag = "产品/包装"
+    label, schema_name, page_view = "产品包装", "Product", "ConsumableProductView"
+    model, schema, rtype_key = QualProduct, schemas.ProductSchema, "product"
+    list_filters = ("state", "flag")
+    list_parameters = (STATE_PARAM, FLAG_PARAM,
+                       _param("item_id", "所属单件ID", type="integer", minimum=0, maximum=2147483647))
+
+    def _list(self):
+        item_id = request.args.get("item_id")
+        if item_id not in (None, ""):
+            # 维护产品信息 of one item: like the page, its rows (pending changes included)
+            if not item_id.isascii() or not item_id.isdigit() or int(item_id) >= 2**31:
+                return error(400, MSG_BAD_FILTER)
+        return super()._list() if item_id in (None, "") else self._item_list(int(item_id))
+
+    def _item_list(self, item_id: int):
+        paging = page_args()
+        if paging is None:
+            return error(400, MSG_BAD_PAGE)
+        after, limit = paging
+        item = self.owned(QualItem, item_id)
+        if item is None:
+            return self.response_404()
+        query = select(QualProduct).where(QualProduct.unit_id == current_unit_id(), QualProduct.item_id == item.id,
+                                          QualProduct.state != "merged")
+        if after is not None:
+            query = query.where(QualProduct.id > after)
+        rows = list(db.session.scalars(query.order_by(QualProduct.id).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return self.response(200, items=self.dump(rows, many=True), next_after=rows[-1].id if more else None)
+
+    @staticmethod
+    def _packaging(body: dict, code: str = "") -> products.Packaging:
+        """The packaging fields of a JSON body; a value of the wrong JSON type is a field error."""
+        from app.services.errors import ValidationFailed
+
+        values = {k: body.get(k) for k in ("code", "min_unit", "pack_unit", "pack_ratio", "mid_unit", "mid_ratio")}
+        errors = {}
+        for k in ("code", "min_unit", "pack_unit", "mid_unit"):
+            if values[k] is not None and not isinstance(values[k], str):
+                errors[k] = MSG_TEXT
+        for k in ("pack_ratio", "mid_ratio"):
+            if values[k] is not None and (not isinstance(values[k], (int, str)) or isinstance(values[k], bool)):
+                errors[k] = MSG_INTEGER
+        if errors:
+            raise ValidationFailed(errors)
+        return products.Packaging(code=code or values["code"] or "", min_unit=values["min_unit"] or "",
+                                  pack_unit=values["pack_unit"] or "", pack_ratio=values["pack_ratio"],
+                                  mid_unit=values["mid_unit"] or "", mid_ratio=values["mid_ratio"])
+
+    @expose("/", methods=["POST"])
+    @api_access("can_edit", "ConsumableItemView")
+    @idempotent
+    def post(self):
+        """新增包装
+        ---
+        post:
+          summary: 新增产品包装（维护产品信息 → 新增包装；code须属于本单位耗材单件列表中的单件）
+          description: 权限与页面相同（耗材单件列表的维护产品信息）。submit为true时保存后立即提交审核。带Idempotency-Key时重试不会重复新增。
+          parameters:
+          - {in: header, name: Idempotency-Key, schema: {type: string, minLength: 1, maxLength: 128, pattern: '^[!-~]+$'}, description: 幂等键}
+          requestBody:
+            required: true
+            content: {application/json: {schema: {$ref: '#/components/schemas/ProductInput'}}}
+          responses:
+            201: {description: 新增的包装, content: {application/json: {schema: {$ref: '#/components/schemas/Product'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        body = self.body()
+        if body is None:
+            return error(400, MSG_BAD_JSON)
+        data = self._packaging(body)
+        submit = body.get("submit") is True
+        code = (data.code or "").strip()
+        item = db.session.scalar(select(QualItem).where(QualItem.unit_id == current_unit_id(),
+                                                        QualItem.code == code[:20])) if len(code) == 27 else None
+        if item is None:
+            errors = products.packaging_errors(current_unit_id(), code, data.min_unit, data.pack_unit,
+                                               data.pack_ratio, data.mid_unit, data.mid_ratio)
+            errors.setdefault("code", N_("27位耗材医保编码格式错误（应为C加26位数字）"))
+            raise ValidationFailed(errors)
+        record = products.add_packaging(g.user, item, data, submit=submit)
+        return reply(201, self.dump(self.owned(QualProduct, record.id)))
+
+    @expose("/<int:pk>", methods=["PUT"])
+    @api_access("can_edit")
+    def put(self, pk):
+        """编辑包装
+        ---
+        put:
+          summary: 编辑产品包装（待提交/审核不通过时；编码不可修改；version过期时409并返回current_version）
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          requestBody:
+            required: true
+            content: {application/json: {schema: {$ref: '#/components/schemas/ProductUpdate'}}}
+          responses:
+            200: {description: 保存后的包装, content: {application/json: {schema: {$ref: '#/components/schemas/Product'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        record = self.owned(QualProduct, pk)
+        if record is None:
+            return self.response_404()
+        body = self.body()
+        if body is None:
+            return error(400, MSG_BAD_JSON)
+        data = self._packaging(body, code=record.code)
+        version = body.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            return error(422, MSG_VERSION, errors={"version": MSG_VERSION})
+        if version != record.version:
+            return error(409, MSG_STALE, current_version=record.version)
+        products.update_packaging(g.user, record, data, submit=body.get("submit") is True)
+        return reply(200, self.dump(self.owned(QualProduct, pk)))
+
+
+class ItemApi(ApiBase):
+    resource_name = "items"
+    openapi_spec_tag = "单件"
+    label, schema_name, page_view = "单件", "Item", "ConsumableItemView"
+    base_permissions = CRUD
+
+    def _dump(self, rows):
+        names = dict(db.session.execute(select(NationalItem.code, NationalItem.name).where(
+            NationalItem.code.in_([r.code for r in rows]))).all()) if rows else {}
+        out = schema_of(schemas.ItemSchema).dump(rows, many=True)
+        for data in out:
+            data["name"] = names.get(data["code"])
+        return out
+
+    @expose("/", methods=["GET"])
+    @api_access("can_list")
+    def get_list(self):
+        """List
+        ---
+        get:
+          summary: 耗材单件列表（本单位；按ID升序翻页）
+          parameters:
+          - {in: query, name: after, schema: {type: integer, minimum: 0, maximum: 2147483647}, description: 上一页的next_after}
+          - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200}, description: 每页条数（默认50）}
+          - {in: query, name: code, schema: {type: string, maxLength: 20}, description: 20位编码前缀}
+          responses:
+            200: {description: 一页单件, content: {application/json: {schema: {$ref: '#/components/schemas/ItemPage'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        paging = page_args()
+        if paging is None:
+            return error(400, MSG_BAD_PAGE)
+        after, limit = paging
+        query = select(QualItem).where(QualItem.unit_id == current_unit_id())
+        code = (request.args.get("code") or "").strip().upper()
+        if code:
+            if len(code) > 20:
+                return error(400, MSG_BAD_FILTER)
+            query = query.where(QualItem.code.startswith(code, autoescape=True))
+        if after is not None:
+            query = query.where(QualItem.id > after)
+        rows = list(db.session.scalars(query.order_by(QualItem.id).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return self.response(200, items=self._dump(rows), next_after=rows[-1].id if more else None)
+
+    @expose("/<int:pk>", methods=["GET"])
+    @api_access("can_show")
+    def get(self, pk):
+        """Get
+        ---
+        get:
+          summary: 单件详情
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          responses:
+            200: {description: 单件, content: {application/json: {schema: {$ref: '#/components/schemas/Item'}}}}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        item = self.owned(QualItem, pk)
+        if item is None:
+            return self.response_404()
+        return reply(200, self._dump([item])[0])
+
+
+class ProductQueryApi(ApiBase):
+    resource_name = "product-query"
+    openapi_spec_tag = "耗材产品查询"
+    label, page_view = "耗材产品查询", "ConsumableProductQueryView"
+    base_permissions = ["can_list"]
+
+    @expose("/", methods=["GET"])
+    @api_access("can_list")
+    def get_list(self):
+        """耗材产品查询
+        ---
+        get:
+          summary: 耗材产品查询（各生产企业已生效、注册证有效的产品；按ID升序翻页）
+          description: 与页面“耗材产品查询”相同的结果，仅限持有该菜单的单位角色。
+          parameters:
+          - {in: query, name: after, schema: {type: integer, minimum: 0, maximum: 2147483647}, description: 上一页的next_after}
+          - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200}, description: 每页条数（默认50）}
+          - {in: query, name: code, schema: {type: string, maxLength: 27}, description: 27位编码或前缀}
+          - {in: query, name: name, schema: {type: string, maxLength: 100}, description: 单件名称（包含）}
+          - {in: query, name: enterprise, schema: {type: string, maxLength: 100}, description: 生产企业（包含）}
+          - {in: query, name: certificate, schema: {type: string, maxLength: 60}, description: 注册备案号（前缀）}
+          responses:
+            200: {description: 一页产品, content: {application/json: {schema: {$ref: '#/components/schemas/QueryPage'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        paging = page_args()
+        if paging is None:
+            return error(400, MSG_BAD_PAGE)
+        after, limit = paging
+        filters = product_query.clean_filters(request.args)
+        if any(len(v) > 100 for v in filters.values()):
+            return error(400, MSG_BAD_FILTER)
+        page = product_query.search(filters, after=after, limit=limit)
+        rows = []
+        for product, unit_name, item_name, cert_no, spec, model, status in page.rows:
+            rows.append({"id": product.id, "code": product.code, "item_name": item_name, "spec": spec, "model": model,
+                         "enterprise": unit_name, "cert_no": cert_no, "min_unit": product.min_unit,
+                         "pack_unit": product.pack_unit, "pack_ratio": product.pack_ratio,
+                         "pack_spec": product.pack_spec, "mid_unit": product.mid_unit,
+                         "mid_ratio": product.mid_ratio, "mid_spec": product.mid_spec, "national_status": status})
+        return self.response(200, items=rows, next_after=page.next_after)
+
+
+class NationalApi(ApiBase):
+    """National reference data (public on the national platform): any valid key may look it up."""
+
+    resource_name = "national"
+    openapi_spec_tag = "国家编码查询"
+    label = "国家编码查询"
+    # no page of its own: FAB's permission sync gets an empty list for this view name
+    base_permissions: list[str] = []
+
+    def _page(self, search, filters: dict, schema):
+        after = request.args.get("after") or None
+        limit = request.args.get("limit") or "20"
+        if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= national.MAX_PAGE_SIZE:
+            return error(400, MSG_BAD_PAGE)
+        if after is not None and len(after) > 60 or any(len(v) > 100 for v in filters.values()):
+            return error(400, MSG_BAD_FILTER)
+        page = search(filters, after=after, limit=int(limit))
+        return self.response(200, items=schema_of(schema).dump(page.rows, many=True), next_after=page.next_after)
+
+    @expose("/certificates", methods=["GET"])
+    @api_access(None)
+    def certificates(self):
+        """注册证
+        ---
+        get:
+          summary: 国家注册证查询（按注册备案号等；按注册备案号翻页）
+          parameters:
+          - {in: query, name: number, schema: {type: string, maxLength: 60}, description: 注册备案号}
+          - {in: query, name: product_name, schema: {type: string, maxLength: 100}, description: 产品名称}
+          - {in: query, name: registrant, schema: {type: string, maxLength: 100}, description: 注册人名称}
+          - {in: query, name: after, schema: {type: string, maxLength: 60}, description: 上一页的next_after}
+          - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 100}, description: 每页条数（默认20）}
+          responses:
+            200: {description: 一页注册证, content: {application/json: {schema: {$ref: '#/components/schemas/NationalCertificatePage'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        filters = {k: (request.args.get(k) or "").strip() for k in ("number", "product_name", "registrant")}
+        return self._page(national.search_certificates, {k: v for k, v in filters.items() if v},
+                          schemas.NationalCertificateSchema)
+
+    @expose("/items", methods=["GET"])
+    @api_access(None)
+    def items(self):
+        """单件
+        ---
+        get:
+          summary: 国家单件查询（20位编码或前缀；按编码翻页）
+          parameters:
+          - {in: query, name: code, schema: {type: string, maxLength: 20}, description: 20位编码或前缀}
+          - {in: query, name: name, schema: {type: string, maxLength: 100}, description: 单件名称}
+          - {in: query, name: certificate, schema: {type: string, maxLength: 60}, description: 注册备案号}
+          - {in: query, name: after, schema: {type: string, maxLength: 60}, description: 上一页的next_after}
+          - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 100}, description: 每页条数（默认20）}
+          responses:
+            200: {description: 一页单件, content: {application/json: {schema: {$ref: '#/components/schemas/NationalItemPage'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        filters = {k: (request.args.get(k) or "").strip() for k in ("code", "name", "certificate")}
+        return self._page(national.search_items, {k: v for k, v in filters.items() if v}, schemas.NationalItemSchema)
+
+    @expose("/specs", methods=["GET"])
+    @api_access(None)
+    def specs(self):
+        """规格型号
+        ---
+        get:
+          summary: 国家规格型号查询（27位编码或前缀；按编码翻页）
+          parameters:
+          - {in: query, name: code, schema: {type: string, maxLength: 27}, description: 27位编码或前缀}
+          - {in: query, name: item, schema: {type: string, maxLength: 20}, description: 20位单件编码}
+          - {in: query, name: certificate, schema: {type: string, maxLength: 60}, description: 注册备案号}
+          - {in: query, name: after, schema: {type: string, maxLength: 60}, description: 上一页的next_after}
+          - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 100}, description: 每页条数（默认20）}
+          responses:
+            200: {description: 一页规格型号, content: {application/json: {schema: {$ref: '#/components/schemas/NationalSpecPage'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        filters = {k: (request.args.get(k) or "").strip() for k in ("code", "item", "certificate")}
+        return self._page(national.search_specs, {k: v for k, v in filters.items() if v}, schemas.NationalSpecSchema)
+
+
+RESOURCES = (EntrustmentApi, CertificateApi, ItemApi, ProductApi, ProductQueryApi, NationalApi)
