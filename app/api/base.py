@@ -111,6 +111,8 @@ class ApiBase(BaseApi):
     schema_name = ""  # the OpenAPI schema of one record
     #: extra query parameters of ``get_list`` (OpenAPI)
     list_parameters: tuple[dict, ...] = ()
+    #: extra replies of ``get_list`` (OpenAPI)
+    list_responses: dict = {}
 
     def __init__(self):
         if self.page_view:
@@ -129,6 +131,8 @@ class ApiBase(BaseApi):
             operation = spec.get(method.lower(), {})
             if func.__name__ == "get_list" and self.list_parameters:
                 operation["parameters"] = list(operation.get("parameters", [])) + list(self.list_parameters)
+            if func.__name__ == "get_list" and self.list_responses:
+                operation.setdefault("responses", {}).update(self.list_responses)
             access = getattr(func, "_api_access", None)
             if access is not None:
                 operation["security"] = [{"api_key": []}]

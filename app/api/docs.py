@@ -46,13 +46,15 @@ def build_spec() -> dict:
     }
     for name, schema in named.items():
         spec.components.schema(name, schema=schema)
-    for name, item in (("Entrustment", "Entrustment"), ("Certificate", "Certificate"), ("Item", "Item"),
-                       ("Product", "Product"), ("Query", "QueryRow"), ("NationalCertificate", "NationalCertificate"),
-                       ("NationalItem", "NationalItem"), ("NationalSpec", "NationalSpec")):
+    for name, item, key in (("Entrustment", "Entrustment", "integer"), ("Certificate", "Certificate", "integer"),
+                            ("Item", "Item", "integer"), ("Product", "Product", "integer"),
+                            ("Query", "QueryRow", "integer"), ("NationalCertificate", "NationalCertificate", "string"),
+                            ("NationalItem", "NationalItem", "string"), ("NationalSpec", "NationalSpec", "string")):
         spec.components.schema(f"{name}Page", {
             "type": "object", "required": ["items", "next_after"],
             "properties": {"items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
-                           "next_after": {"nullable": True, "description": "下一页的after参数；null表示没有下一页"}}})
+                           "next_after": {"type": key, "nullable": True,
+                                          "description": "下一页的after参数；null表示没有下一页"}}})
     wanted = set(RESOURCES)
     for view in current_app.appbuilder.baseviews:
         if type(view) in wanted:

@@ -311,7 +311,9 @@ class ProductApi(RecordApi):
     model, schema, rtype_key = QualProduct, schemas.ProductSchema, "product"
     list_filters = ("state", "flag")
     list_parameters = (STATE_PARAM, FLAG_PARAM,
-                       _param("item_id", "所属单件ID", type="integer", minimum=0, maximum=2147483647))
+                       _param("item_id", "所属单件ID（维护产品信息：该单件的全部包装，含变更中的）", type="integer",
+                              minimum=0, maximum=2147483647))
+    list_responses = {404: {"$ref": "#/components/responses/Error"}}  # item_id not of the unit
 
     def _list(self):
         item_id = request.args.get("item_id")

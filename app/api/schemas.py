@@ -8,6 +8,13 @@ from app.workflow.engine import STATE_LABELS
 STATES = sorted(k for k in STATE_LABELS)
 
 
+class UtcDateTime(fields.DateTime):
+    """Times are stored as naive UTC: written RFC 3339 with ``Z``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class WorkflowFields(Schema):
     id = fields.Integer(required=True, metadata={"description": "记录ID"})
     state = fields.String(required=True, metadata={"description": "状态", "enum": STATES})
@@ -17,10 +24,10 @@ class WorkflowFields(Schema):
                                     metadata={"description": "变更记录所变更的生效记录ID（否则为null）"})
     change_id = fields.Integer(allow_none=True, required=True, dump_default=None,
                                metadata={"description": "进行中的变更记录ID（没有则为null）"})
-    submitted_at = fields.DateTime(allow_none=True, required=True, metadata={"description": "提交时间（UTC）"})
-    reviewed_at = fields.DateTime(allow_none=True, required=True, metadata={"description": "审核时间（UTC）"})
+    submitted_at = UtcDateTime(allow_none=True, required=True, metadata={"description": "提交时间（UTC）"})
+    reviewed_at = UtcDateTime(allow_none=True, required=True, metadata={"description": "审核时间（UTC）"})
     review_opinion = fields.String(allow_none=True, required=True, metadata={"description": "审核意见"})
-    created_at = fields.DateTime(required=True, metadata={"description": "创建时间（UTC）"})
+    created_at = UtcDateTime(required=True, metadata={"description": "创建时间（UTC）"})
 
 
 class EntrustmentSchema(WorkflowFields):
@@ -45,7 +52,7 @@ class ItemSchema(Schema):
     code = fields.String(required=True, metadata={"description": "20位耗材医保编码"})
     name = fields.String(allow_none=True, required=True, dump_default=None,
                          metadata={"description": "单件名称（国家数据）"})
-    created_at = fields.DateTime(required=True, metadata={"description": "添加时间（UTC）"})
+    created_at = UtcDateTime(required=True, metadata={"description": "添加时间（UTC）"})
 
 
 class ProductSchema(WorkflowFields):
