@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 
 from app.extensions import db
+from app.i18n import N_
 from app.services import api_keys
 from app.services.errors import DomainError, ValidationFailed
 from app.views.forms import REQUIRED, EmptyForm, SafeForm, apply_errors
@@ -54,7 +55,7 @@ class ApiKeyView(BaseView):
             except ValidationFailed as exc:
                 db.session.rollback()
                 if form.expires.data and expires is None:
-                    exc.errors["expires"] = "请选择有效期至（日期）"
+                    exc.errors["expires"] = N_("请选择有效期至（日期）")
                 apply_errors(form, exc.errors)
             except DomainError as exc:
                 db.session.rollback()
@@ -78,5 +79,5 @@ class ApiKeyView(BaseView):
                 abort(404)
             flash(exc.message, "danger")
         else:
-            flash("密钥已吊销，使用它的调用将被拒绝", "success")
+            flash(N_("密钥已吊销，使用它的调用将被拒绝"), "success")
         return redirect(url_for("ApiKeyView.list"))
