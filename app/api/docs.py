@@ -43,6 +43,7 @@ def build_spec() -> dict:
         "Version": schemas.VersionSchema, "Batch": schemas.BatchSchema, "BatchResult": schemas.BatchResultSchema,
         "QueryRow": schemas.QueryRowSchema, "NationalCertificate": schemas.NationalCertificateSchema,
         "NationalItem": schemas.NationalItemSchema, "NationalSpec": schemas.NationalSpecSchema,
+        "Decision": schemas.DecisionSchema,
     }
     for name, schema in named.items():
         spec.components.schema(name, schema=schema)
@@ -55,6 +56,15 @@ def build_spec() -> dict:
             "properties": {"items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
                            "next_after": {"type": key, "nullable": True,
                                           "description": "下一页的after参数；null表示没有下一页"}}})
+    # a record in a review queue: any of the three record types, with its unit's name
+    spec.components.schema("ReviewRecord", {"type": "object", "required": ["id", "state", "version", "unit_name"],
+                                            "properties": {"unit_name": {"type": "string", "nullable": True,
+                                                                         "description": "提交单位"}},
+                                            "additionalProperties": True})
+    spec.components.schema("ReviewPage", {
+        "type": "object", "required": ["items", "next_after"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/ReviewRecord"}},
+                       "next_after": {"type": "integer", "nullable": True}}})
     wanted = set(RESOURCES)
     for view in current_app.appbuilder.baseviews:
         if type(view) in wanted:

@@ -30,6 +30,8 @@ MSG_BATCH = N_("ids应为1至500个记录ID")
 MSG_VERSION = N_("version应为整数")
 MSG_TEXT = N_("应为文本")
 MSG_INTEGER = N_("应为大于等于1的整数")
+MSG_ACTION = N_("action应为approve（审核通过）或reject（审核不通过）")
+MSG_OPINION = N_("审核意见应为不超过2000字的文本")
 CRUD = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
 BATCH_MAX = 500
 
@@ -640,4 +642,171 @@ class NationalApi(ApiBase):
         return self._page(national.search_specs, {k: v for k, v in filters.items() if v}, schemas.NationalSpecSchema)
 
 
-RESOURCES = (EntrustmentApi, CertificateApi, ItemApi, ProductApi, ProductQueryApi, NationalApi)
+
+
+# -- 审核管理 (reviewer accounts) ---------------------------------------------------
+REVIEW_SCHEMAS = {"entrustment": schemas.EntrustmentSchema, "certificate": schemas.CertificateSchema,
+                  "product": schemas.ProductSchema}
+RTYPE_PARAM = {"in": "path", "name": "rtype_key", "required": True, "description": "记录类型",
+               "schema": {"type": "string", "enum": ["entrustment", "certificate", "product"]}}
+QUEUE_PARAM = {"in": "path", "name": "queue", "required": True, "description": "initial 待初审 / final 待复审",
+               "schema": {"type": "string", "enum": ["initial", "final"]}}
+
+
+class ReviewApi(ApiBase):
+    """审核管理 for reviewer accounts (初审员 / 复审员): the queues, a record, and the decision,
+    through the same engine (review levels, no self-review, version checks) as the pages."""
+
+    resource_name = "review"
+    openapi_spec_tag = "审核管理"
+    label, page_view = "审核", "ReviewView"
+    base_permissions = ["can_list", "can_show", "can_edit"]
+
+    @staticmethod
+    def _rtype(key: str):
+        from app.views.review import RECORD_TYPES
+
+        return RECORD_TYPES.get(key)
+
+    def _visible(self, rtype, pk):
+        """A record reviewers may see: submitted at least once and not folded into another."""
+        from app.services import attachments
+
+        record = db.session.get(rtype.model, pk) if pk < 2**31 else None
+        if record is None or record.state == "merged" or not attachments.submitted_once(record):
+            return None
+        return record
+
+    def _dump(self, rtype_key: str, rows, units: dict):
+        out = schema_of(REVIEW_SCHEMAS[rtype_key]).dump(rows, many=True)
+        for data, row in zip(out, rows):
+            data["change_id"] = None
+            data["unit_name"] = units.get(row.unit_id)
+        return out
+
+    @expose("/<string:rtype_key>/<string:queue>/", methods=["GET"])
+    @api_access("can_list")
+    def get_queue(self, rtype_key, queue):
+        """待初审 / 待复审
+        ---
+        get:
+          summary: 审核队列（待初审/待复审；按ID升序翻页）
+          description: 初审员看待初审，复审员看待复审（与页面相同）。
+          parameters:
+          - {in: path, name: rtype_key, required: true, schema: {type: string, enum: [entrustment, certificate, product]}, description: 记录类型}
+          - {in: path, name: queue, required: true, schema: {type: string, enum: [initial, final]}, description: initial 待初审 / final 待复审}
+          - {in: query, name: after, schema: {type: integer, minimum: 0, maximum: 2147483647}, description: 上一页的next_after}
+          - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200}, description: 每页条数（默认50）}
+          - {in: query, name: unit, schema: {type: string, maxLength: 100}, description: 单位名称（包含）}
+          responses:
+            200: {description: 一页待审核记录, content: {application/json: {schema: {$ref: '#/components/schemas/ReviewPage'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        from app.models import Unit
+        from app.views.review import QUEUES, _may_see
+
+        rtype = self._rtype(rtype_key)
+        if rtype is None or queue not in QUEUES:
+            return self.response_404()
+        if not _may_see(queue):
+            return self.response_403()
+        paging = page_args()
+        if paging is None:
+            return error(400, MSG_BAD_PAGE)
+        after, limit = paging
+        unit_name = (request.args.get("unit") or "").strip()
+        if len(unit_name) > 100:
+            return error(400, MSG_BAD_FILTER)
+        model = rtype.model
+        query = select(model).where(model.state == QUEUES[queue][0])
+        if unit_name:
+            query = query.join(Unit, Unit.id == model.unit_id).where(Unit.name.contains(unit_name, autoescape=True))
+        if after is not None:
+            query = query.where(model.id > after)
+        rows = list(db.session.scalars(query.order_by(model.id).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        units = dict(db.session.execute(select(Unit.id, Unit.name).where(
+            Unit.id.in_({r.unit_id for r in rows}))).all()) if rows else {}
+        return self.response(200, items=self._dump(rtype_key, rows, units), next_after=rows[-1].id if more else None)
+
+    @expose("/<string:rtype_key>/<int:pk>", methods=["GET"])
+    @api_access("can_show")
+    def get(self, rtype_key, pk):
+        """审核详情
+        ---
+        get:
+          summary: 待审核记录详情（提交过的记录）
+          parameters:
+          - {in: path, name: rtype_key, required: true, schema: {type: string, enum: [entrustment, certificate, product]}, description: 记录类型}
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          responses:
+            200: {description: 记录, content: {application/json: {schema: {$ref: '#/components/schemas/ReviewRecord'}}}}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        rtype = self._rtype(rtype_key)
+        record = self._visible(rtype, pk) if rtype is not None else None
+        if record is None:
+            return self.response_404()
+        return self._show(rtype_key, record)
+
+    @expose("/<string:rtype_key>/<int:pk>/decide", methods=["POST"])
+    @api_access("can_edit")
+    def decide(self, rtype_key, pk):
+        """审核
+        ---
+        post:
+          summary: 审核通过/不通过（不通过须填写审核意见；不能审核本单位的记录；version过期时409）
+          parameters:
+          - {in: path, name: rtype_key, required: true, schema: {type: string, enum: [entrustment, certificate, product]}, description: 记录类型}
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          requestBody:
+            required: true
+            content: {application/json: {schema: {$ref: '#/components/schemas/Decision'}}}
+          responses:
+            200: {description: 审核后的记录, content: {application/json: {schema: {$ref: '#/components/schemas/ReviewRecord'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        rtype = self._rtype(rtype_key)
+        record = self._visible(rtype, pk) if rtype is not None else None
+        if record is None:
+            return self.response_404()
+        body = self.body()
+        if body is None:
+            return error(400, MSG_BAD_JSON)
+        action, opinion, version = body.get("action"), body.get("opinion"), body.get("version")
+        errors = {}
+        if action not in ("approve", "reject"):
+            errors["action"] = MSG_ACTION
+        if opinion is not None and (not isinstance(opinion, str) or len(opinion) > 2000):
+            errors["opinion"] = MSG_OPINION
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            errors["version"] = MSG_VERSION
+        if errors:
+            raise ValidationFailed(errors)
+        if version is not None and version != record.version:
+            return error(409, MSG_STALE, current_version=record.version)
+        engine.apply(record, action, g.user, opinion=opinion, expected_version=version)
+        return self._show(rtype_key, self._visible(rtype, pk))
+
+    def _show(self, rtype_key: str, record):
+        from app.models import Unit
+
+        unit = db.session.get(Unit, record.unit_id)
+        return reply(200, self._dump(rtype_key, [record], {unit.id: unit.name})[0])
+
+
+RESOURCES = (EntrustmentApi, CertificateApi, ItemApi, ProductApi, ProductQueryApi, NationalApi, ReviewApi)

@@ -161,3 +161,10 @@ class BatchResultSchema(Schema):
     ok = fields.List(fields.Integer(), required=True, metadata={"description": "提交成功的ID"})
     failed = fields.List(fields.Dict(), required=True,
                          metadata={"description": "失败的记录：[{id, message}]"})
+
+
+class DecisionSchema(Schema):
+    action = fields.String(required=True, metadata={"description": "approve 审核通过 / reject 审核不通过",
+                                                    "enum": ["approve", "reject"]})
+    opinion = fields.String(allow_none=True, metadata={"description": "审核意见（不通过时必填）"})
+    version = fields.Integer(metadata={"description": "读取时的版本号（可选；不一致时409）"})

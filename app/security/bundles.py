@@ -118,7 +118,9 @@ def menu_tree(keys: Iterable[str]) -> dict[str, dict[str, list[Menu]]]:
 # 审核管理: what each reviewer level needs (queues, detail, decisions, files).
 REVIEW_CATEGORY = "审核管理"
 REVIEW_OVERVIEW_MENU = "我的待办"
-_REVIEW_OVERVIEW = _view("ReviewOverviewView", "can_index") + (("menu_access", REVIEW_OVERVIEW_MENU),)
+REVIEW_API_KEYS_MENU = "我的API密钥"  # reviewers' keys of the integration API (app/views/api_keys.py)
+_REVIEW_OVERVIEW = _view("ReviewOverviewView", "can_index") + (("menu_access", REVIEW_OVERVIEW_MENU),
+                                                               ("menu_access", REVIEW_API_KEYS_MENU))
 REVIEWER_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "initial": _view("ReviewView", "can_list", "can_show", "can_edit") + (
         ("menu_access", REVIEW_CATEGORY), ("menu_access", "委托授权待初审"), ("menu_access", "注册证待初审"),

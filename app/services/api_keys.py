@@ -42,9 +42,28 @@ def keys_of(user: AppUser) -> list:
                                    .order_by(model.created_on.desc(), model.id.desc())))
 
 
+def is_reviewer(user: AppUser) -> bool:
+    """A platform reviewer (初审员 / 复审员) who is not also a platform admin: admins get no keys."""
+    from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
+
+    names = {r.name for r in user.roles}
+    admin = current_app.appbuilder.sm.auth_role_admin
+    return user.kind == UserKind.PLATFORM.value and bool(names & {REVIEWER_INITIAL, REVIEWER_FINAL}) \
+        and admin not in names
+
+
+def may_hold_keys(user: AppUser | None) -> bool:
+    """Unit accounts and operators (acting for their unit), and platform reviewers (审核管理)."""
+    if user is None:
+        return False
+    if user.kind in UNIT_KINDS:
+        return user.unit is not None
+    return is_reviewer(user)
+
+
 def _check_owner(user: AppUser) -> None:
-    if user is None or user.kind not in UNIT_KINDS or user.unit is None:
-        raise DomainError(N_("只有单位账号和经办人可以创建API密钥"))
+    if not may_hold_keys(user):
+        raise DomainError(N_("只有单位账号、经办人和审核人员可以创建API密钥"))
 
 
 def create(user: AppUser, name: str, expires: dt.date | None) -> dict:
@@ -106,9 +125,9 @@ def accept(key) -> AppUser | None:
     if key is None or not key.is_active:
         return None
     user = db.session.get(AppUser, key.user_id)
-    if user is None or not user.active or user.kind not in UNIT_KINDS:
+    if user is None or not user.active or not may_hold_keys(user):
         return None
-    if user.unit is None or not user.unit.active:
+    if user.kind in UNIT_KINDS and not user.unit.active:
         return None
     g.api_key_name = key.name
     g.api_key_id = key.id

@@ -13,7 +13,21 @@ from app.i18n import N_
 from app.services import api_keys
 from app.services.errors import DomainError, ValidationFailed
 from app.views.forms import REQUIRED, EmptyForm, SafeForm, apply_errors
-from app.views.hall import unit_user_required
+from app.views.hall import login_required
+
+
+def key_holder_required(view):
+    """Unit accounts, operators and platform reviewers (app/services/api_keys.py)."""
+    from functools import wraps
+
+    @wraps(view)
+    @login_required
+    def wrapper(self, *args, **kwargs):
+        if not api_keys.may_hold_keys(g.user):
+            abort(403)
+        return view(self, *args, **kwargs)
+
+    return wrapper
 
 
 class ApiKeyForm(SafeForm):
@@ -45,7 +59,7 @@ class ApiKeyView(BaseView):
         return resp
 
     @expose("/", methods=["GET", "POST"])
-    @unit_user_required
+    @key_holder_required
     def list(self):
         form = ApiKeyForm()
         if request.method == "POST" and form.validate_on_submit():
@@ -67,7 +81,7 @@ class ApiKeyView(BaseView):
         return self._page(form)
 
     @expose("/revoke/<string:key_id>", methods=["POST"])
-    @unit_user_required
+    @key_holder_required
     def revoke(self, key_id):
         if not EmptyForm(prefix="revoke").validate_on_submit():
             abort(400)
