@@ -175,7 +175,18 @@ def page_args() -> tuple[int | None, int] | None:
 
 # -- idempotency --------------------------------------------------------------
 def _request_hash() -> str:
-    payload = json.dumps(request.get_json(silent=True), sort_keys=True, ensure_ascii=False, default=str)
+    """The request's content: JSON as parsed, a form by its fields and its files' SHA-256 (a
+    retried multipart request has another boundary but the same content)."""
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        files = {}
+        for name, f in request.files.items(multi=True):
+            data = f.read()
+            f.seek(0)
+            files.setdefault(name, []).append([f.filename, hashlib.sha256(data).hexdigest()])
+        content = {"form": {k: request.form.getlist(k) for k in sorted(request.form)}, "files": files}
+    else:
+        content = request.get_json(silent=True)
+    payload = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(f"{request.method} {request.path}\n{payload}".encode()).hexdigest()
 
 

@@ -43,7 +43,9 @@ def build_spec() -> dict:
         "Version": schemas.VersionSchema, "Batch": schemas.BatchSchema, "BatchResult": schemas.BatchResultSchema,
         "QueryRow": schemas.QueryRowSchema, "NationalCertificate": schemas.NationalCertificateSchema,
         "NationalItem": schemas.NationalItemSchema, "NationalSpec": schemas.NationalSpecSchema,
-        "Decision": schemas.DecisionSchema,
+        "Decision": schemas.DecisionSchema, "EntrustmentInput": schemas.EntrustmentInputSchema,
+        "EntrustmentUpdate": schemas.EntrustmentUpdateSchema, "CertificateNew": schemas.CertificateNewSchema,
+        "CertificateUpdate": schemas.CertificateUpdateSchema,
     }
     for name, schema in named.items():
         spec.components.schema(name, schema=schema)
@@ -56,6 +58,24 @@ def build_spec() -> dict:
             "properties": {"items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
                            "next_after": {"type": key, "nullable": True,
                                           "description": "下一页的after参数；null表示没有下一页"}}})
+    binary = {"type": "string", "format": "binary"}
+    spec.components.schema("EntrustmentForm", {"type": "object", "properties": {
+        "kind": {"type": "string", "enum": ["contract", "agent"]}, "principal_name": {"type": "string"},
+        "valid_from": {"type": "string", "format": "date"}, "valid_to": {"type": "string", "format": "date"},
+        "cert_nos": {"type": "array", "items": {"type": "string"}}, "version": {"type": "integer"},
+        "submit": {"type": "boolean"}, "proof": binary, "letter_en": binary, "letter_zh": binary}})
+    spec.components.schema("CertificateForm", {"type": "object", "properties": {
+        "contact_name": {"type": "string"}, "contact_phone": {"type": "string"}, "remark": {"type": "string"},
+        "version": {"type": "integer"}, "submit": {"type": "boolean"}, "scan": binary}})
+    spec.components.schema("CertificateList", {"type": "object", "required": ["items"], "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Certificate"}}}})
+    spec.components.schema("FileList", {"type": "object", "required": ["items"], "properties": {"items": {
+        "type": "array", "items": {"type": "object", "required": ["id", "slot", "filename", "size", "sha256"],
+                                   "properties": {"id": {"type": "integer"}, "slot": {"type": "string"},
+                                                  "slot_label": {"type": "string"},
+                                                  "filename": {"type": "string"},
+                                                  "content_type": {"type": "string"},
+                                                  "size": {"type": "integer"}, "sha256": {"type": "string"}}}}}})
     # a record in a review queue: any of the three record types, with its unit's name
     spec.components.schema("ReviewRecord", {"type": "object", "required": ["id", "state", "version", "unit_name"],
                                             "properties": {"unit_name": {"type": "string", "nullable": True,

@@ -30,6 +30,8 @@ MSG_BATCH = N_("ids应为1至500个记录ID")
 MSG_VERSION = N_("version应为整数")
 MSG_TEXT = N_("应为文本")
 MSG_INTEGER = N_("应为大于等于1的整数")
+MSG_DATE = N_("日期格式应为YYYY-MM-DD")
+MSG_CERT_NOS = N_("cert_nos应为注册备案号列表")
 MSG_ACTION = N_("action应为approve（审核通过）或reject（审核不通过）")
 MSG_OPINION = N_("审核意见应为不超过2000字的文本")
 CRUD = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
@@ -288,7 +290,117 @@ class RecordApi(ApiBase):
         return self.response(200, ok=result.ok, failed=[{"id": i, "message": m} for i, m in result.failed])
 
 
-class EntrustmentApi(RecordApi):
+
+
+# -- attachments and the editable fields of 委托授权 / 注册证 ------------------------------
+def _payload() -> tuple[dict | None, dict]:
+    """(fields, uploads) of a JSON body or a multipart form (files: slot → (filename, bytes))."""
+    if request.mimetype == "multipart/form-data" or request.mimetype == "application/x-www-form-urlencoded":
+        fields = {k: (request.form.getlist(k) if k == "cert_nos" else request.form.get(k)) for k in request.form}
+        uploads = {slot: (f.filename, f.read()) for slot, f in request.files.items() if f and f.filename}
+        for key in ("submit", "zh_same_as_en"):
+            if key in fields:
+                fields[key] = fields[key] in ("1", "true", "True", "on")
+        if "version" in fields:
+            fields["version"] = int(fields["version"]) if str(fields["version"]).isdigit() else fields["version"]
+        return fields, uploads
+    body = request.get_json(silent=True) if request.get_data() else {}
+    return (body if isinstance(body, dict) else None), {}
+
+
+def _text_fields(fields: dict, names) -> dict:
+    """Text fields must be text (None: absent); anything else is a field error."""
+    errors = {k: MSG_TEXT for k in names if fields.get(k) is not None and not isinstance(fields.get(k), str)}
+    if errors:
+        raise ValidationFailed(errors)
+    return {k: fields.get(k) for k in names}
+
+
+def _date_field(fields: dict, name: str, errors: dict) -> dt.date | None:
+    value = fields.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        pass
+    errors[name] = MSG_DATE
+    return None
+
+
+def _check_version(record, fields: dict, required: bool):
+    version = fields.get("version")
+    if version is None and not required:
+        return None
+    if not isinstance(version, int) or isinstance(version, bool):
+        return error(422, MSG_VERSION, errors={"version": MSG_VERSION})
+    if version != record.version:
+        return error(409, MSG_STALE, current_version=record.version)
+    return None
+
+
+class FilesMixin:
+    """证明材料 / 扫描件 of a record: list and download (the page's 文件), for the record's unit."""
+
+    @expose("/<int:pk>/files", methods=["GET"])
+    @api_access("can_show")
+    def files(self, pk):
+        """Files
+        ---
+        get:
+          summary: __LABEL__的附件列表
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          responses:
+            200: {description: 附件, content: {application/json: {schema: {$ref: '#/components/schemas/FileList'}}}}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        from app.services import qualification as q
+
+        record = self.owned(self.model, pk)
+        if record is None:
+            return self.response_404()
+        return reply(200, {"items": [{"id": a.id, "slot": a.slot, "slot_label": q.SLOT_LABELS.get(a.slot, a.slot),
+                                      "filename": a.filename, "content_type": a.content_type, "size": a.size,
+                                      "sha256": a.sha256} for a in q.files_of(record)]})
+
+    @expose("/<int:pk>/files/<int:attachment_id>", methods=["GET"])
+    @api_access("can_show")
+    def file(self, pk, attachment_id):
+        """Download
+        ---
+        get:
+          summary: 下载__LABEL__的附件
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          - {in: path, name: attachment_id, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          responses:
+            200: {description: 文件内容, content: {application/octet-stream: {schema: {type: string, format: binary}}}}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        from app.models import Attachment
+        from app.views.qualification import send_attachment
+
+        record = self.owned(self.model, pk)
+        attachment = db.session.get(Attachment, attachment_id) if record is not None and attachment_id < 2**31 else None
+        if attachment is None or attachment.owner_type != self.model.__tablename__ or attachment.owner_id != record.id \
+                or attachment.unit_id != current_unit_id():
+            return self.response_404()
+        resp = send_attachment(attachment)
+        resp.headers["Content-Type"] = "application/octet-stream"
+        return resp
+
+
+UPLOAD_DOC = "（JSON，或multipart/form-data同名字段加文件）"
+
+
+class EntrustmentApi(FilesMixin, RecordApi):
     resource_name = "entrustments"
     openapi_spec_tag = "委托授权"
     label, schema_name, page_view = "委托授权", "Entrustment", "ConsumableEntrustmentView"
@@ -296,14 +408,184 @@ class EntrustmentApi(RecordApi):
     list_filters = ("state", "expires")
     list_parameters = (STATE_PARAM, EXPIRES_PARAM)
 
+    def _save(self, record):
+        from app.services import qualification as q
 
-class CertificateApi(RecordApi):
+        fields, uploads = _payload()
+        if fields is None:
+            return error(400, MSG_BAD_JSON)
+        if record is not None:
+            refused = _check_version(record, fields, required=True)
+            if refused is not None:
+                return refused
+        text = _text_fields(fields, ("kind", "principal_name"))
+        errors: dict = {}
+        valid_from, valid_to = _date_field(fields, "valid_from", errors), _date_field(fields, "valid_to", errors)
+        cert_nos = fields.get("cert_nos", record.cert_numbers if record is not None else [])
+        if not isinstance(cert_nos, list) or not all(isinstance(n, str) for n in cert_nos) or len(cert_nos) > 200:
+            errors["certificates"] = MSG_CERT_NOS
+        uploads = {slot: up for slot, up in uploads.items() if slot in ("proof", "letter_en", "letter_zh")}
+        if errors:
+            raise ValidationFailed(errors)
+        data = q.EntrustmentInput(
+            kind=text["kind"] if text["kind"] is not None else (record.kind if record is not None else ""),
+            principal_name=text["principal_name"] if text["principal_name"] is not None else (
+                record.principal_name if record is not None else ""),
+            valid_from=valid_from if "valid_from" in fields or record is None else record.valid_from,
+            valid_to=valid_to if "valid_to" in fields or record is None else record.valid_to,
+            cert_nos=cert_nos, uploads=uploads, zh_same_as_en=fields.get("zh_same_as_en") is True)
+        saved = q.save_entrustment(g.user, record, data, submit=fields.get("submit") is True)
+        return reply(201 if record is None else 200, self.dump(self.owned(Entrustment, saved.id)))
+
+    @expose("/", methods=["POST"])
+    @api_access("can_add")
+    @idempotent
+    def post(self):
+        """新增
+        ---
+        post:
+          summary: 新增委托授权（保存为待提交；submit为true时同时提交）
+          description: 字段同页面：kind（contract 被委托生产 / agent 境外代理）、principal_name、valid_from、valid_to、cert_nos；文件 proof（被委托生产的证明材料）、letter_en、letter_zh（境外代理的授权书），须用multipart/form-data上传。带Idempotency-Key时重试不会重复新增。
+          parameters:
+          - {in: header, name: Idempotency-Key, schema: {type: string, minLength: 1, maxLength: 128, pattern: '^[!-~]+$'}, description: 幂等键}
+          requestBody:
+            required: true
+            content:
+              application/json: {schema: {$ref: '#/components/schemas/EntrustmentInput'}}
+              multipart/form-data: {schema: {$ref: '#/components/schemas/EntrustmentForm'}}
+          responses:
+            201: {description: 新增的委托授权, content: {application/json: {schema: {$ref: '#/components/schemas/Entrustment'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            413: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        return self._save(None)
+
+    @expose("/<int:pk>", methods=["PUT"])
+    @api_access("can_edit")
+    def put(self, pk):
+        """编辑
+        ---
+        put:
+          summary: 编辑委托授权（待提交/审核不通过时；未给出的字段不变；version必填，过期时409）
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          requestBody:
+            required: true
+            content:
+              application/json: {schema: {$ref: '#/components/schemas/EntrustmentUpdate'}}
+              multipart/form-data: {schema: {$ref: '#/components/schemas/EntrustmentForm'}}
+          responses:
+            200: {description: 保存后的委托授权, content: {application/json: {schema: {$ref: '#/components/schemas/Entrustment'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            413: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        record = self.owned(Entrustment, pk)
+        if record is None:
+            return self.response_404()
+        return self._save(record)
+
+
+
+class CertificateApi(FilesMixin, RecordApi):
     resource_name = "certificates"
     openapi_spec_tag = "注册证"
     label, schema_name, page_view = "注册证", "Certificate", "ConsumableCertificateView"
     model, schema, rtype_key = QualCertificate, schemas.CertificateSchema, "certificate"
     list_filters = ("state", "expires")
     list_parameters = (STATE_PARAM, EXPIRES_PARAM)
+
+    @expose("/", methods=["POST"])
+    @api_access("can_add")
+    @idempotent
+    def post(self):
+        """新增
+        ---
+        post:
+          summary: 新增注册证（按注册备案号，每个一条待提交记录；任一不允许则全部不新增）
+          description: 只能新增本单位注册的或被本单位已提交/已生效的委托授权关联的注册证（与页面相同）。带Idempotency-Key时重试不会重复新增。
+          parameters:
+          - {in: header, name: Idempotency-Key, schema: {type: string, minLength: 1, maxLength: 128, pattern: '^[!-~]+$'}, description: 幂等键}
+          requestBody:
+            required: true
+            content: {application/json: {schema: {$ref: '#/components/schemas/CertificateNew'}}}
+          responses:
+            201: {description: 新增的注册证, content: {application/json: {schema: {$ref: '#/components/schemas/CertificateList'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        from app.services import qualification as q
+
+        body = self.body()
+        if body is None:
+            return error(400, MSG_BAD_JSON)
+        numbers = body.get("cert_nos")
+        if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers) or len(numbers) > 200:
+            raise ValidationFailed({"certificates": MSG_CERT_NOS})
+        created = q.add_certificates(g.user, numbers)
+        return reply(201, {"items": self.dump([self.owned(QualCertificate, c.id) for c in created], many=True)})
+
+    def _save(self, record, fields, scan):
+        from app.services import qualification as q
+
+        text = _text_fields(fields, ("contact_name", "contact_phone", "remark"))
+        q.save_certificate(g.user, record,
+                           text["contact_name"] if text["contact_name"] is not None else record.contact_name,
+                           text["contact_phone"] if text["contact_phone"] is not None else record.contact_phone,
+                           text["remark"] if text["remark"] is not None else record.remark,
+                           scan, submit=fields.get("submit") is True)
+        return reply(200, self.dump(self.owned(QualCertificate, record.id)))
+
+    @expose("/<int:pk>", methods=["PUT"])
+    @api_access("can_edit")
+    def put(self, pk):
+        """编辑
+        ---
+        put:
+          summary: 编辑注册证（联系人、联系电话、备注、注册证扫描件scan；国家数据字段不可修改；version必填，过期时409）
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          requestBody:
+            required: true
+            content:
+              application/json: {schema: {$ref: '#/components/schemas/CertificateUpdate'}}
+              multipart/form-data: {schema: {$ref: '#/components/schemas/CertificateForm'}}
+          responses:
+            200: {description: 保存后的注册证, content: {application/json: {schema: {$ref: '#/components/schemas/Certificate'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            413: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        record = self.owned(QualCertificate, pk)
+        if record is None:
+            return self.response_404()
+        fields, uploads = _payload()
+        if fields is None:
+            return error(400, MSG_BAD_JSON)
+        refused = _check_version(record, fields, required=True)
+        if refused is not None:
+            return refused
+        return self._save(record, fields, uploads.get("scan"))
+
 
 
 class ProductApi(RecordApi):

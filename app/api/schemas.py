@@ -168,3 +168,34 @@ class DecisionSchema(Schema):
                                                     "enum": ["approve", "reject"]})
     opinion = fields.String(allow_none=True, metadata={"description": "审核意见（不通过时必填）"})
     version = fields.Integer(metadata={"description": "读取时的版本号（可选；不一致时409）"})
+
+
+class EntrustmentInputSchema(Schema):
+    kind = fields.String(required=True, metadata={"description": "contract 被委托生产 / agent 境外代理",
+                                                  "enum": ["contract", "agent"]})
+    principal_name = fields.String(required=True, metadata={"description": "委托方/境外注册人"})
+    valid_from = fields.Date(required=True, metadata={"description": "有效期开始"})
+    valid_to = fields.Date(required=True, metadata={"description": "有效期结束"})
+    cert_nos = fields.List(fields.String(), metadata={"description": "关联注册证（注册备案号）"})
+    zh_same_as_en = fields.Boolean(metadata={"description": "境外代理：中文翻译件与英文授权书为同一份"})
+    submit = fields.Boolean(metadata={"description": "保存后立即提交审核"})
+
+
+class EntrustmentUpdateSchema(EntrustmentInputSchema):
+    version = fields.Integer(required=True, metadata={"description": "读取时的版本号"})
+    kind = fields.String(metadata={"description": "contract / agent", "enum": ["contract", "agent"]})
+    principal_name = fields.String()
+    valid_from = fields.Date()
+    valid_to = fields.Date()
+
+
+class CertificateNewSchema(Schema):
+    cert_nos = fields.List(fields.String(), required=True, metadata={"description": "注册备案号"})
+
+
+class CertificateUpdateSchema(Schema):
+    version = fields.Integer(required=True, metadata={"description": "读取时的版本号"})
+    contact_name = fields.String(metadata={"description": "联系人"})
+    contact_phone = fields.String(metadata={"description": "联系电话（11位手机号码或带区号的固定电话）"})
+    remark = fields.String(metadata={"description": "备注（不超过500字）"})
+    submit = fields.Boolean(metadata={"description": "保存后立即提交审核"})

@@ -30,8 +30,9 @@ def _unit_a():
         kind="contract", principal_name=SECRET + "委托方", valid_from=dt.date.today(),
         valid_to=dt.date.today() + dt.timedelta(days=300), cert_nos=[cert.cert_no],
         uploads={"proof": ("p.pdf", b"%PDF-1.4\n%%EOF\n")}))
+    files = {"entrustments": q.files_of(entrustment)[0].id, "certificates": q.files_of(cert)[0].id}
     return user, {"entrustments": entrustment.id, "certificates": cert.id, "items": item.id,
-                  "products": product.id}, item
+                  "products": product.id}, item, files
 
 
 def _routes(app):
@@ -42,8 +43,8 @@ def _routes(app):
 
 
 def test_unit_b_cannot_reach_unit_a_through_any_api_route(app, client):
-    a, ids, a_item = _unit_a()
-    b, _b_cert, _b_item = manufacturer()
+    a, ids, a_item, a_files = _unit_a()
+    b, b_cert, _b_item = manufacturer()
     key = new_key(b)
     views = {type(v).__name__: v for v in app.appbuilder.baseviews if isinstance(v, BaseApi)}
     before = snapshot()
@@ -58,6 +59,8 @@ def test_unit_b_cannot_reach_unit_a_through_any_api_route(app, client):
         elif "pk" in rule.arguments:
             assert resource in ids, f"{rule.rule}: no unit-A record to ask for"
             values["pk"] = ids[resource]
+            if "attachment_id" in rule.arguments:
+                values["attachment_id"] = a_files[resource]
         assert set(rule.arguments) <= set(values) | {"pk"}, f"{rule.rule}: cover its arguments here"
         url = app.url_map.bind("localhost").build(rule.endpoint, {k: v for k, v in values.items()
                                                                   if k in rule.arguments})
@@ -82,7 +85,12 @@ def test_unit_b_cannot_reach_unit_a_through_any_api_route(app, client):
                 before.pop(table, None)
             assert after == before, f"{label} changed data"
             checked += 1
-    assert checked >= 25
+    assert checked >= 30
+    # B's own record with A's file id: still A's file, still 404
+    for resource in a_files:
+        own = b_cert.id if resource == "certificates" else ids[resource]
+        resp = client.get(f"/api/v1/{resource}/{own}/files/{a_files[resource]}", headers=auth(key))
+        assert resp.status_code == 404 and b"%PDF" not in resp.data
     # the lists show none of A's rows, and A's own key does see them (positive control)
     a_key = new_key(a, "甲")
     for resource in ids:
