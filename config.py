@@ -40,6 +40,7 @@ class Config:
     FAB_API_KEY_HASH_METHOD = "pbkdf2:sha256:20000"
     # Per API key (Flask-Limiter, counters in RATELIMIT_STORAGE_URI: Redis with several servers)
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
+    API_IDEMPOTENCY_DAYS = 7  # stored Idempotency-Key replies are kept this long (the daily run)
     API_PAGE_SIZE = 50
     API_PAGE_SIZE_MAX = 200
     # Swagger UI of /api/v1 for logged-in users (FAB's assets, served locally)

@@ -182,8 +182,9 @@ def _request_hash() -> str:
         for name, f in request.files.items(multi=True):
             data = f.read()
             f.seek(0)
-            files.setdefault(name, []).append([f.filename, hashlib.sha256(data).hexdigest()])
-        content = {"form": {k: request.form.getlist(k) for k in sorted(request.form)}, "files": files}
+            files.setdefault(str(name), []).append([f.filename, hashlib.sha256(data).hexdigest()])
+        # a part without a name arrives under the key None: every key as text
+        content = {"form": {str(k): request.form.getlist(k) for k in request.form}, "files": files}
     else:
         content = request.get_json(silent=True)
     payload = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)

@@ -138,3 +138,13 @@ def active_count(user: AppUser) -> int:
     model = _model()
     return db.session.scalar(select(func.count(model.id)).where(
         model.user_id == user.id, model.revoked_on.is_(None))) or 0
+
+
+def purge_idempotency_replies(older_than: dt.datetime) -> int:
+    """Stored ``Idempotency-Key`` replies older than the retry window (the daily run)."""
+    from sqlalchemy import delete
+
+    from app.models import ApiIdempotency
+
+    result = db.session.execute(delete(ApiIdempotency).where(ApiIdempotency.created_at < older_than))
+    return result.rowcount or 0

@@ -182,3 +182,20 @@ def test_a_role_without_the_item_menu_cannot_create_packaging(app, client):
     resp = client.post("/api/v1/products/", headers=auth(key), json=_body(item))
     assert resp.status_code == 403 and _count() == 0
     assert client.get("/api/v1/products/", headers=auth(key)).status_code == 200
+
+
+def test_the_daily_run_forgets_old_idempotency_replies(app, client):
+    import datetime as dt
+
+    from app.models.mixins import utcnow
+    from app.services import expiry
+
+    user, _cert, item = manufacturer()
+    key = new_key(user)
+    client.post("/api/v1/products/", headers={**auth(key), "Idempotency-Key": "old"}, json=_body(item))
+    client.post("/api/v1/products/", headers={**auth(key), "Idempotency-Key": "new"}, json=_body(item, 2))
+    old = db.session.scalar(select(ApiIdempotency).where(ApiIdempotency.key == "old"))
+    old.created_at = utcnow() - dt.timedelta(days=8)
+    db.session.commit()
+    expiry.run()
+    assert db.session.scalars(select(ApiIdempotency.key)).all() == ["new"]
