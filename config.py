@@ -32,7 +32,19 @@ class Config:
     FAB_CREATE_DB = False
     FAB_UPDATE_PERMS = False
     FAB_ADD_SECURITY_API = False  # FAB registers its SecurityApi anyway: the manager drops it
-    FAB_API_KEY_ENABLED = False  # no bearer credentials of any kind (see README, Security model)
+    # 我的API密钥 (FAB's API keys, ``Authorization: Bearer sst_…``) are the one credential of
+    # /api/v1; FAB's token login API stays unregistered (README, Security model and API).
+    FAB_API_KEY_ENABLED = True
+    FAB_API_KEY_PREFIXES = ["sst_"]
+    # 256 random bits need no slow hash; this keeps a key check cheap on every call
+    FAB_API_KEY_HASH_METHOD = "pbkdf2:sha256:20000"
+    # Per API key (Flask-Limiter, counters in RATELIMIT_STORAGE_URI: Redis with several servers)
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
+    API_IDEMPOTENCY_DAYS = 7  # stored Idempotency-Key replies are kept this long (the daily run)
+    API_PAGE_SIZE = 50
+    API_PAGE_SIZE_MAX = 200
+    # Swagger UI of /api/v1 for logged-in users (FAB's assets, served locally)
+    FAB_API_SWAGGER_UI = False  # FAB's own SwaggerView has an inline script: ours replaces it
     FAB_INDEX_VIEW = "app.views.home.HomeView"
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.PlatformSecurityManager"
     AUTH_TYPE = AUTH_DB
@@ -223,6 +235,8 @@ class TestConfig(Config):
     # A cheap hash keeps the suite fast; production keeps scrypt.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     AUTH_RATE_LIMIT = "1000 per minute"
+    API_RATE_LIMIT = "10000 per minute"
+    FAB_API_KEY_HASH_METHOD = "pbkdf2:sha256:1000"
     REGISTRATION_RATE_LIMIT = "1000 per minute"
     CA_TRUSTED_ROOTS = DEMO_ROOT_CA
     RATELIMIT_STORAGE_URI = "memory://"

@@ -26,3 +26,4 @@ from app.models.national import (  # noqa: F401
 )
 from app.models.dictionary import DictionaryEntry  # noqa: F401
 from app.models.job import BackgroundJob  # noqa: F401
+from app.models.api import ApiIdempotency  # noqa: F401

@@ -63,6 +63,9 @@ EVENT_LABELS = {
     "qualification_expired": N_("资质已过期"),
     "data_pruned": N_("清理过期数据"),
     "pii_rotated": N_("重新加密个人信息"),
+    "api_key_created": N_("创建API密钥"),
+    "api_key_revoked": N_("吊销API密钥"),
+    "api_key_refused": N_("API密钥被拒绝"),
 }
 
 
@@ -77,6 +80,8 @@ class AuditLog(Model):
     unit_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True, index=True)
     ip: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     detail: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    #: the name of the API key the request came with (None: a page, the CLI, a job)
+    api_key: Mapped[Optional[str]] = mapped_column(String(256), nullable=True)
 
     @property
     def event_label(self) -> str:

@@ -113,6 +113,8 @@ def _user_ids() -> tuple[int | None, int | None]:
     into a 500.  The identity map and the instance's own dict need no database.
     """
     user = g.get("_login_user")
+    if g.get("_api_key_user"):  # an integration API call: the key's owner
+        user = g.get("user")
     if user is None:
         return None, None
     try:

@@ -119,12 +119,14 @@ def menu_tree(keys: Iterable[str]) -> dict[str, dict[str, list[Menu]]]:
 # 审核管理: what each reviewer level needs (queues, detail, decisions, files).
 REVIEW_CATEGORY = "审核管理"
 REVIEW_OVERVIEW_MENU = "我的待办"
-_REVIEW_OVERVIEW = _view("ReviewOverviewView", "can_index") + (("menu_access", REVIEW_OVERVIEW_MENU),)
+REVIEW_API_KEYS_MENU = "我的API密钥"  # reviewers' keys of the integration API (app/views/api_keys.py)
+_REVIEW_OVERVIEW = _view("ReviewOverviewView", "can_index") + (("menu_access", REVIEW_OVERVIEW_MENU),
+                                                               ("menu_access", REVIEW_API_KEYS_MENU))
 _REVIEW_PAGES = _view("ReviewView", "can_list", "can_show", "can_edit")
 
 
 def reviewer_permissions(level: str) -> tuple[tuple[str, str], ...]:
     """What a reviewer of ``level`` (initial / final) needs: the queue menus of every registered
-    record type (委托授权待初审 …), the review pages and 我的待办."""
+    record type (委托授权待初审 …), the review pages, 我的待办 and 我的API密钥."""
     queues = tuple(("menu_access", r.queue_menu(level)) for r in registry.record_types())
     return _REVIEW_PAGES + (("menu_access", REVIEW_CATEGORY),) + queues + _REVIEW_OVERVIEW

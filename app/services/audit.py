@@ -6,7 +6,7 @@ still identifies the user exactly.
 """
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 
 from app.extensions import db
 from app.models import AuditLog
@@ -30,11 +30,17 @@ def record(event: str, *, user=None, unit=None, username: str | None = None,
         unit_id=getattr(unit, "id", None) or getattr(user, "unit_id", None),
         ip=client_ip(),
         detail=redact(scrub(detail, 4000)) or None,
+        api_key=api_key_name(),
     )
     db.session.add(entry)
     metrics.audit_event(event)
     return entry
 
+
+def api_key_name() -> str | None:
+    """The name of the API key this request came with: every write through the API is
+    audited with it (app/services/api_keys.py sets it once the key is accepted)."""
+    return g.get("api_key_name") if has_app_context() else None
 
 
 @engine.transition_written.connect

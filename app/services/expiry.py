@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -108,6 +109,10 @@ def run(day: dt.date | None = None) -> RunResult:
     from app.services import attachments
 
     attachments.purge_pending(dt.datetime.combine(day, dt.time.min) - dt.timedelta(days=1))
+    from app.services import api_keys
+
+    api_keys.purge_idempotency_replies(dt.datetime.combine(day, dt.time.min) - dt.timedelta(
+        days=current_app.config.get("API_IDEMPOTENCY_DAYS", 7)))
     db.session.commit()
     return result
 

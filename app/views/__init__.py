@@ -8,6 +8,9 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(register.RegisterView())
     appbuilder.add_view_no_menu(hall.HallView())
     appbuilder.add_view_no_menu(hall.ProcurementView())
+    from app.views.api_keys import ApiKeyView
+
+    appbuilder.add_view_no_menu(ApiKeyView())
     appbuilder.add_view_no_menu(unit_admin.OperatorView())
     appbuilder.add_view_no_menu(unit_admin.AccountRoleView())
     appbuilder.add_view_no_menu(qualification.ConsumableEntrustmentView())
@@ -24,3 +27,6 @@ def register_views(appbuilder) -> None:
     from app.views import overview
 
     overview.register(appbuilder)
+    from app import api
+
+    api.register(appbuilder)

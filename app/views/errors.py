@@ -198,12 +198,23 @@ def remove_session_quietly(exc=None) -> None:
         db.session.registry.clear()
 
 
+def _is_api() -> bool:
+    from flask import has_request_context
+
+    return has_request_context() and request.path.startswith("/api/") and not request.path.startswith("/api/v1/docs")
+
+
 def register_error_handlers(app) -> None:
     app.teardown_appcontext(remove_session_quietly)
     _refuse_unknown_actions(app)
     _refuse_junk_list_args(app)
 
     def page(code: int, title: str, message: str):
+        if _is_api():  # the integration API answers in JSON: {"message": …}
+            from flask import jsonify
+            from flask_babel import gettext
+
+            return jsonify(message=gettext(message)), code
         return render_error(app, code, title, message)
 
     @app.errorhandler(CSRFError)

@@ -189,3 +189,6 @@ def register(appbuilder) -> None:
     for name, rtype_key, queue in registry.review_menus():
         appbuilder.add_link(name, href=f"/review/{rtype_key}/{queue}/", icon="fa-check-square-o",
                             category="审核管理", category_icon="fa-gavel")
+    # reviewers' keys for the integration API (审核管理 through /api/v1/review)
+    appbuilder.add_link("我的API密钥", href="/hall/api-keys/", icon="fa-key", category="审核管理",
+                        category_icon="fa-gavel")

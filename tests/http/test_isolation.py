@@ -55,6 +55,10 @@ def two_units(app):
         file = attachments.store(a.unit_id, "scan", "甲单位机密名称.pdf", b"%PDF-1.4 secret")
         attachments.attach(file, record.__tablename__, record.id)
     db.session.commit()
+    from app.services import api_keys
+    import datetime as dt
+
+    api_keys.create(a_op, "甲单位机密名称", dt.date.today() + dt.timedelta(days=10))
     b = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
     return a, a_op, a_role, b
 
@@ -81,6 +85,7 @@ def records_of_a(app, a, a_op, a_role) -> dict:
         QualItem: db.session.scalar(select(QualItem.id).where(QualItem.unit_id == a.unit_id)),
         QualProduct: db.session.scalar(select(QualProduct.id).where(QualProduct.unit_id == a.unit_id)),
         ProductImport: "secret-token-of-unit-a",
+        sm.api_key_model: db.session.scalar(select(sm.api_key_model.uuid)),
         PLATFORM: "1",
     }
 
@@ -157,6 +162,17 @@ def probes(view, rule, targets):
             yield rtype.model, {"rtype_key": key, "pk": targets.get(rtype.model),
                                 **({"queue": "initial"} if "queue" in rule.arguments else {})}
         return
+    from flask_appbuilder.api import BaseApi
+
+    if isinstance(view, BaseApi):
+        # /api/v1: every route is walked with unit B's API key in tests/api/test_api_isolation.py
+        assert rule.rule.startswith("/api/v1/"), rule.rule
+        return
+    if type(view).__name__ == "ApiKeyView":
+        from flask import current_app
+
+        yield current_app.appbuilder.sm.api_key_model, {"key_id": targets[current_app.appbuilder.sm.api_key_model]}
+        return
     if type(view).__name__ in PLATFORM_ONLY_VIEWS:
         # platform-admin pages keyed by an id of platform data: a unit user is simply refused
         yield PLATFORM, {arg: "1" for arg in rule.arguments if ID_ARG.match(arg)}
@@ -179,7 +195,7 @@ def check_route(client, app, view, rule, values, token, a_op, before) -> int:
         values[arg] = next(iter(getattr(view, "actions", {})), "x") if arg == "name" else "x"
     url = app.url_map.bind("localhost").build(rule.endpoint, values)
     for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-        data = {"csrf_token": token, "unbind-csrf_token": token, "name": "被篡改", "phone": "13900000000",
+        data = {"csrf_token": token, "unbind-csrf_token": token, "revoke-csrf_token": token, "name": "被篡改", "phone": "13900000000",
                 "operator_id": str(a_op.id), "op": "select", "menu_keys": "consumable_certificate",
                 "action": "submit", "contact_name": "被篡改", "cert_nos": "国械注准20153100011",
                 "rowid": str(values.get("pk", ""))}
