@@ -38,9 +38,9 @@ MSG_IDEMPOTENCY_BAD = N_("Idempotency-Key应为1至128个可见ASCII字符")
 
 
 def _text(message: str) -> str:
-    from flask_babel import gettext
+    from app.i18n import translate
 
-    return gettext(message) if message else message
+    return translate(message) if message else message
 
 
 def error(code: int, message: str, **extra: Any):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_appbuilder.api import expose
 from sqlalchemy import select
 
@@ -136,6 +136,14 @@ class RecordApi(ApiBase):
         if action == "change":
             revision = engine.open_change(record, g.user)
             return reply(201, self.dump(revision))
+        if action == "cancel_change":
+            original_id = record.revision_of_id
+            engine.cancel_change(record, g.user)
+            original = self.owned(self.model, original_id) if original_id else None
+            return reply(200, self.dump(original)) if original is not None else self.response_404()
+        if action == "delete":
+            engine.delete_draft(record, g.user)
+            return current_app.response_class(status=204)
         engine.apply(record, action, g.user, expected_version=version)
         return reply(200, self.dump(self.owned(self.model, pk)))
 
@@ -252,6 +260,51 @@ class RecordApi(ApiBase):
             429: {$ref: '#/components/responses/Error'}
         """
         return self._transition(pk, "change")
+
+    @expose("/<int:pk>/cancel-change", methods=["POST"])
+    @api_access("can_edit")
+    def cancel_change(self, pk):
+        """撤销变更
+        ---
+        post:
+          summary: 撤销__LABEL__的变更（待提交/审核不通过的变更记录；生效信息保持不变）
+          description: pk为变更记录的ID（列表中的change_id）；返回生效中的记录。
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          requestBody:
+            content: {application/json: {schema: {$ref: '#/components/schemas/Version'}}}
+          responses:
+            200: {description: 已撤销变更, content: {application/json: {schema: {$ref: '#/components/schemas/__SCHEMA__'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        return self._transition(pk, "cancel_change")
+
+    @expose("/<int:pk>", methods=["DELETE"])
+    @api_access("can_edit")
+    def delete(self, pk):
+        """删除
+        ---
+        delete:
+          summary: 删除从未提交过的__LABEL__草稿
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          responses:
+            204: {description: 已删除}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        return self._transition(pk, "delete")
 
     @expose("/batch-submit", methods=["POST"])
     @api_access("can_edit")

@@ -199,3 +199,35 @@ def test_the_daily_run_forgets_old_idempotency_replies(app, client):
     db.session.commit()
     expiry.run()
     assert db.session.scalars(select(ApiIdempotency.key)).all() == ["new"]
+
+
+def test_a_never_submitted_draft_is_deleted_and_a_submitted_one_is_not(app, client):
+    user, _cert, item = manufacturer()
+    key = new_key(user)
+    draft = client.post("/api/v1/products/", headers=auth(key), json=_body(item)).json
+    sent = client.post("/api/v1/products/", headers=auth(key), json=_body(item, n=2)).json
+    assert client.post(f"/api/v1/products/{sent['id']}/submit", headers=auth(key)).status_code == 200
+    refused = client.delete(f"/api/v1/products/{sent['id']}", headers=auth(key))
+    assert refused.status_code == 422 and "从未提交" in refused.json["message"]
+    resp = client.delete(f"/api/v1/products/{draft['id']}", headers=auth(key))
+    assert resp.status_code == 204 and not resp.data
+    assert db.session.get(QualProduct, draft["id"]) is None and _count() == 1
+    history = [h.action for h in db.session.scalars(select(WorkflowHistory).where(
+        WorkflowHistory.record_type == "product", WorkflowHistory.record_id == draft["id"]).order_by(WorkflowHistory.id))]
+    assert history == ["create", "delete"]
+
+
+def test_a_change_not_yet_approved_is_cancelled_and_the_effective_version_stays(app, client):
+    user, _item, made = effective_products(1)
+    key = new_key(user)
+    effective = made[0]
+    change = client.post(f"/api/v1/products/{effective.id}/change", headers=auth(key))
+    assert change.status_code == 201
+    revision_id = change.json["id"]
+    resp = client.post(f"/api/v1/products/{revision_id}/cancel-change", headers=auth(key))
+    assert resp.status_code == 200 and resp.json["id"] == effective.id and resp.json["state"] == "effective"
+    assert resp.json["change_id"] is None
+    assert db.session.get(QualProduct, revision_id) is None
+    # the effective record itself has no change to cancel
+    again = client.post(f"/api/v1/products/{effective.id}/cancel-change", headers=auth(key))
+    assert again.status_code == 422
