@@ -677,6 +677,65 @@ class ProductApi(RecordApi):
         rows = rows[:limit]
         return self.response(200, items=self.dump(rows, many=True), next_after=rows[-1].id if more else None)
 
+    @expose("/<int:pk>/deactivate", methods=["POST"])
+    @api_access("can_edit")
+    def deactivate(self, pk):
+        """停用
+        ---
+        post:
+          summary: 申请停用已生效的产品包装（经审核通过后不再出现在耗材产品查询中，历史保留）
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          responses:
+            201: {description: 已提交的停用申请, content: {application/json: {schema: {$ref: '#/components/schemas/__SCHEMA__'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        record = self.owned(self.model, pk)
+        if record is None:
+            return self.response_404()
+        return reply(201, self.dump(products.request_deactivation(g.user, record)))
+
+    @expose("/<int:pk>/transfer", methods=["POST"])
+    @api_access("can_edit")
+    def transfer(self, pk):
+        """转码
+        ---
+        post:
+          summary: 转码：按国家平台的转码记录为已生效的产品包装创建变更（新编码），经审核后生效
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          requestBody:
+            required: true
+            content: {application/json: {schema: {type: object, required: [new_code], properties: {new_code: {type: string, maxLength: 27, description: 国家平台转码后的27位码}}}}}
+          responses:
+            201: {description: 待提交的变更记录, content: {application/json: {schema: {$ref: '#/components/schemas/__SCHEMA__'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        from app.services.errors import ValidationFailed
+
+        record = self.owned(self.model, pk)
+        if record is None:
+            return self.response_404()
+        body = self.body()
+        if body is None:
+            return error(400, MSG_BAD_JSON)
+        new_code = body.get("new_code")
+        if not isinstance(new_code, str):
+            raise ValidationFailed({"new_code": MSG_TEXT})
+        return reply(201, self.dump(products.transfer_code(g.user, record, new_code[:27])))
+
     @staticmethod
     def _packaging(body: dict, code: str = "") -> products.Packaging:
         """The packaging fields of a JSON body; a value of the wrong JSON type is a field error."""
@@ -1136,6 +1195,47 @@ class ReviewApi(ApiBase):
             return error(409, MSG_STALE, current_version=record.version)
         engine.apply(record, action, g.user, opinion=opinion, expected_version=version)
         return self._show(rtype_key, self._visible(rtype, pk))
+
+    @expose("/<string:rtype_key>/<string:queue>/batch-approve", methods=["POST"])
+    @api_access("can_edit")
+    def batch_approve(self, rtype_key, queue):
+        """批量审核通过
+        ---
+        post:
+          summary: 批量审核通过（每条一个事务；不能审核本单位的记录；返回成功的ID和失败原因）
+          parameters:
+          - {in: path, name: rtype_key, required: true, schema: {type: string, enum: [entrustment, certificate, product]}, description: 记录类型}
+          - {in: path, name: queue, required: true, schema: {type: string, enum: [initial, final]}, description: initial 待初审 / final 待复审}
+          requestBody:
+            required: true
+            content: {application/json: {schema: {$ref: '#/components/schemas/Batch'}}}
+          responses:
+            200: {description: 结果, content: {application/json: {schema: {$ref: '#/components/schemas/BatchResult'}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        from app.views.review import QUEUES, _may_see
+
+        rtype = self._rtype(rtype_key)
+        if rtype is None or queue not in QUEUES:
+            return self.response_404()
+        if not _may_see(queue):
+            return self.response_403()
+        body = self.body()
+        ids = body.get("ids") if body else None
+        if not isinstance(ids, list) or not 1 <= len(ids) <= BATCH_MAX or not all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**31 for i in ids):
+            return error(422, MSG_BATCH, errors={"ids": MSG_BATCH})
+        records = [self._visible(rtype, pk) for pk in dict.fromkeys(ids)]
+        if any(r is None for r in records):
+            return self.response_404()
+        result = engine.batch(records, "approve", g.user)
+        return self.response(200, ok=result.ok, failed=[{"id": i, "message": m} for i, m in result.failed])
 
     def _show(self, rtype_key: str, record):
         from app.models import Unit

@@ -75,3 +75,24 @@ def test_reviewers_have_the_key_page_admins_do_not(app, client):
     from app.services import api_keys
 
     assert not api_keys.may_hold_keys(admin)
+
+
+def test_batch_approve_through_the_api(app, client):
+    first, first_cert, _ = manufacturer()
+    second, second_cert, _ = manufacturer()
+    chu, fu = reviewers()
+    key = new_key(chu, "批量初审")
+    url = "/api/v1/review/certificate/initial/batch-approve"
+    resp = client.post(url, headers=auth(key), json={"ids": [first_cert.id, second_cert.id]})
+    assert resp.status_code == 200 and sorted(resp.json["ok"]) == sorted([first_cert.id, second_cert.id])
+    db.session.expire_all()
+    assert {db.session.get(QualCertificate, c.id).state for c in (first_cert, second_cert)} == {"pending_final"}
+    # the initial reviewer's key cannot approve the final level: each record is refused, nothing changes
+    again = client.post(url, headers=auth(key), json={"ids": [first_cert.id]})
+    assert again.status_code == 200 and again.json["ok"] == [] and again.json["failed"][0]["id"] == first_cert.id
+    assert client.post("/api/v1/review/certificate/final/batch-approve", headers=auth(key),
+                       json={"ids": [first_cert.id]}).status_code == 403
+    assert client.post(url, headers=auth(key), json={"ids": []}).status_code == 422
+    assert client.post(url, headers=auth(key), json={"ids": [2**31 - 1]}).status_code == 404
+    unit_key = new_key(first)
+    assert client.post(url, headers=auth(unit_key), json={"ids": [first_cert.id]}).status_code == 403

@@ -231,3 +231,30 @@ def test_a_change_not_yet_approved_is_cancelled_and_the_effective_version_stays(
     # the effective record itself has no change to cancel
     again = client.post(f"/api/v1/products/{effective.id}/cancel-change", headers=auth(key))
     assert again.status_code == 422
+
+
+def test_deactivation_and_transfer_requests_go_through_review(app, client):
+    from app.models.national import NationalTransfer
+
+    user, item, made = effective_products(2)
+    key = new_key(user)
+    stop = client.post(f"/api/v1/products/{made[0].id}/deactivate", headers=auth(key))
+    assert stop.status_code == 201, stop.json
+    assert stop.json["state"] == "pending_initial" and stop.json["id"] != made[0].id
+    again = client.post(f"/api/v1/products/{made[0].id}/deactivate", headers=auth(key))
+    assert again.status_code == 422  # one change at a time
+    old, new = made[1].code, f"{item.code}0000009"
+    refused = client.post(f"/api/v1/products/{made[1].id}/transfer", headers=auth(key), json={"new_code": new})
+    assert refused.status_code == 422 and "转码记录" in refused.json["message"]
+    assert client.post(f"/api/v1/products/{made[1].id}/transfer", headers=auth(key),
+                       json={"new_code": 9}).status_code == 422
+    assert client.post(f"/api/v1/products/{made[1].id}/transfer", headers=auth(key), data="x").status_code == 400
+    db.session.add(NationalTransfer(old_code=old, new_code=new))
+    db.session.commit()
+    moved = client.post(f"/api/v1/products/{made[1].id}/transfer", headers=auth(key), json={"new_code": new})
+    assert moved.status_code == 201, moved.json
+    assert moved.json["code"] == new and moved.json["state"] == "draft"
+    db.session.expire_all()
+    assert db.session.get(QualProduct, made[1].id).code == old  # in force until the change is approved
+    other = new_key(manufacturer()[0])
+    assert client.post(f"/api/v1/products/{made[0].id}/deactivate", headers=auth(other)).status_code == 404
