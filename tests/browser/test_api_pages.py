@@ -57,3 +57,12 @@ def test_swagger_ui_renders_under_the_csp_from_local_files(page, live_server):
     expect(page.locator(".swagger-ui").get_by_text("产品包装列表", exact=False).first).to_be_visible()
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
     assert outside == [], outside
+
+
+def test_swagger_ui_passes_axe(page, live_server):
+    """The API's documentation page is a page of the platform too: no serious or critical violation."""
+    user = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
+    login(page, live_server, user.username, PASSWORD)
+    page.goto(live_server + "/api/v1/docs/")
+    expect(page.locator(".swagger-ui").get_by_text("/api/v1/products/", exact=True).first).to_be_visible()
+    assert run_axe(page) == []
