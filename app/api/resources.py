@@ -32,6 +32,7 @@ MSG_TEXT = N_("应为文本")
 MSG_INTEGER = N_("应为大于等于1的整数")
 MSG_DATE = N_("日期格式应为YYYY-MM-DD")
 MSG_CERT_NOS = N_("cert_nos应为注册备案号列表")
+MSG_CODES = N_("codes应为1至500个20位码")
 MSG_ACTION = N_("action应为approve（审核通过）或reject（审核不通过）")
 MSG_OPINION = N_("审核意见应为不超过2000字的文本")
 CRUD = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
@@ -901,6 +902,65 @@ class ItemApi(ApiBase):
         if item is None:
             return self.response_404()
         return reply(200, self._dump([item])[0])
+
+    @expose("/", methods=["POST"])
+    @api_access("can_add")
+    @idempotent
+    def post(self):
+        """新增单件
+        ---
+        post:
+          summary: 新增单件（本单位已提交或已生效注册证下的20位码，可一次多个）
+          description: 带Idempotency-Key时，重试不会重复新增，返回第一次的结果。
+          parameters:
+          - {in: header, name: Idempotency-Key, schema: {type: string, minLength: 1, maxLength: 128, pattern: '^[!-~]+$'}, description: 幂等键}
+          requestBody:
+            required: true
+            content: {application/json: {schema: {type: object, required: [codes], properties: {codes: {type: array, minItems: 1, maxItems: 500, items: {type: string, maxLength: 20}, description: 20位码}}}}}
+          responses:
+            201: {description: 新增的单件, content: {application/json: {schema: {type: object, properties: {items: {type: array, items: {$ref: '#/components/schemas/Item'}}}}}}}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        from app.services.errors import ValidationFailed
+
+        body = self.body()
+        if body is None:
+            return error(400, MSG_BAD_JSON)
+        codes = body.get("codes")
+        if not isinstance(codes, list) or not 1 <= len(codes) <= BATCH_MAX or not all(
+                isinstance(c, str) for c in codes):
+            raise ValidationFailed({"codes": MSG_CODES})
+        return reply(201, {"items": self._dump(products.add_items(g.user, [c[:20] for c in codes]))})
+
+    @expose("/<int:pk>", methods=["DELETE"])
+    @api_access("can_edit")
+    def delete(self, pk):
+        """删除单件
+        ---
+        delete:
+          summary: 删除误添加的单件（其下尚无产品包装信息时）
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
+          responses:
+            204: {description: 已删除}
+            400: {$ref: '#/components/responses/Error'}
+            401: {$ref: '#/components/responses/Error'}
+            403: {$ref: '#/components/responses/Error'}
+            404: {$ref: '#/components/responses/Error'}
+            409: {$ref: '#/components/responses/Error'}
+            422: {$ref: '#/components/responses/Error'}
+            429: {$ref: '#/components/responses/Error'}
+        """
+        item = self.owned(QualItem, pk)
+        if item is None:
+            return self.response_404()
+        products.remove_item(g.user, item)
+        return current_app.response_class(status=204)
 
 
 class ProductQueryApi(ApiBase):

@@ -258,3 +258,33 @@ def test_deactivation_and_transfer_requests_go_through_review(app, client):
     assert db.session.get(QualProduct, made[1].id).code == old  # in force until the change is approved
     other = new_key(manufacturer()[0])
     assert client.post(f"/api/v1/products/{made[0].id}/deactivate", headers=auth(other)).status_code == 404
+
+
+def test_single_items_are_added_and_removed_as_on_the_page(app, client):
+    from app.models import QualItem
+    from tests.factories import make_national_item
+
+    user, cert, item = manufacturer()
+    key = new_key(user)
+    from app.models.national import NationalCertificate
+
+    national_cert = db.session.scalar(select(NationalCertificate).where(NationalCertificate.number == cert.cert_no))
+    new_code = item.code[:-1] + ("8" if item.code[-1] != "8" else "7")
+    make_national_item(national_cert, new_code, specs=1)
+    headers = {**auth(key), "Idempotency-Key": "items-1"}
+    resp = client.post("/api/v1/items/", headers=headers, json={"codes": [new_code]})
+    assert resp.status_code == 201, resp.json
+    assert [i["code"] for i in resp.json["items"]] == [new_code]
+    replay = client.post("/api/v1/items/", headers=headers, json={"codes": [new_code]})
+    assert replay.status_code == 201 and replay.headers.get("Idempotent-Replayed") == "true"
+    again = client.post("/api/v1/items/", headers=auth(key), json={"codes": [new_code]})
+    assert again.status_code == 201 and again.json["items"] == []  # already there: nothing added twice
+    foreign = client.post("/api/v1/items/", headers=auth(key), json={"codes": ["C0901010199999999999"]})
+    assert foreign.status_code == 422 and "不属于本单位" in foreign.json["errors"]["codes"]
+    assert client.post("/api/v1/items/", headers=auth(key), json={"codes": "x"}).status_code == 422
+    added = resp.json["items"][0]["id"]
+    products.add_packaging(user, db.session.get(QualItem, item.id), pack(item))
+    used = client.delete(f"/api/v1/items/{item.id}", headers=auth(key))
+    assert used.status_code == 422 and "不能删除" in used.json["message"]
+    assert client.delete(f"/api/v1/items/{added}", headers=auth(key)).status_code == 204
+    assert db.session.get(QualItem, added) is None
