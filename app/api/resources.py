@@ -11,7 +11,7 @@ import datetime as dt
 
 from flask import current_app, g, request
 from flask_appbuilder.api import expose
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.api import schemas
 from app.api.base import MSG_BAD_JSON, MSG_STALE, ApiBase, api_access, error, idempotent, page_args, reply
@@ -22,7 +22,7 @@ from app.models.national import NationalItem
 from app.services import national, overview, product_query, products
 from app.services.errors import ValidationFailed
 from app.tenancy import current_unit_id
-from app.workflow import engine
+from app.workflow import engine, registry
 
 MSG_BAD_PAGE = N_("after应为记录ID，limit应为1至200的整数")
 MSG_BAD_FILTER = N_("筛选条件的取值无效")
@@ -49,6 +49,7 @@ EXPIRES_PARAM = _param("expires", "到期情况（与资质概览一致）", typ
                        enum=sorted(b[0] for b in overview.EXPIRY_BUCKETS))
 FLAG_PARAM = _param("flag", "产品标记（与资质概览一致）", type="string",
                     enum=sorted(k for k, _l in overview.product_flags()))
+Q_PARAM = _param("q", "查询（与页面的查询框相同：编号、编码或名称包含该文本）", type="string", maxLength=60)
 
 _SCHEMAS: dict = {}
 
@@ -108,6 +109,12 @@ class RecordApi(ApiBase):
         conditions = overview.list_filter(self.rtype_key, request.args, dt.date.today()).conditions
         model = self.model
         query = select(model).where(model.unit_id == current_unit_id(), model.revision_of_id.is_(None), *conditions)
+        term = (request.args.get("q") or "").strip()
+        if len(term) > 60:
+            return error(400, MSG_BAD_FILTER)
+        fields = registry.by_key(self.rtype_key).search_fields
+        if term and fields:  # the list page's 查询 box: the record type's search fields
+            query = query.where(or_(*(getattr(model, f).contains(term, autoescape=True) for f in fields)))
         if after is not None:
             query = query.where(model.id > after)
         rows = list(db.session.scalars(query.order_by(model.id).limit(limit + 1)))
@@ -460,7 +467,7 @@ class EntrustmentApi(FilesMixin, RecordApi):
     label, schema_name, page_view = "委托授权", "Entrustment", "ConsumableEntrustmentView"
     model, schema, rtype_key = Entrustment, schemas.EntrustmentSchema, "entrustment"
     list_filters = ("state", "expires")
-    list_parameters = (STATE_PARAM, EXPIRES_PARAM)
+    list_parameters = (STATE_PARAM, EXPIRES_PARAM, Q_PARAM)
 
     def _save(self, record):
         from app.services import qualification as q
@@ -557,7 +564,7 @@ class CertificateApi(FilesMixin, RecordApi):
     label, schema_name, page_view = "注册证", "Certificate", "ConsumableCertificateView"
     model, schema, rtype_key = QualCertificate, schemas.CertificateSchema, "certificate"
     list_filters = ("state", "expires")
-    list_parameters = (STATE_PARAM, EXPIRES_PARAM)
+    list_parameters = (STATE_PARAM, EXPIRES_PARAM, Q_PARAM)
 
     @expose("/", methods=["POST"])
     @api_access("can_add")
@@ -648,7 +655,7 @@ class ProductApi(RecordApi):
     label, schema_name, page_view = "产品包装", "Product", "ConsumableProductView"
     model, schema, rtype_key = QualProduct, schemas.ProductSchema, "product"
     list_filters = ("state", "flag")
-    list_parameters = (STATE_PARAM, FLAG_PARAM,
+    list_parameters = (STATE_PARAM, FLAG_PARAM, Q_PARAM,
                        _param("item_id", "所属单件ID（维护产品信息：该单件的全部包装，含变更中的）", type="integer",
                               minimum=0, maximum=2147483647))
     list_responses = {404: {"$ref": "#/components/responses/Error"}}  # item_id not of the unit
@@ -858,6 +865,7 @@ class ItemApi(ApiBase):
           - {in: query, name: after, schema: {type: integer, minimum: 0, maximum: 2147483647}, description: 上一页的next_after}
           - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200}, description: 每页条数（默认50）}
           - {in: query, name: code, schema: {type: string, maxLength: 20}, description: 20位编码前缀}
+          - {in: query, name: name, schema: {type: string, maxLength: 60}, description: 单件名称包含}
           responses:
             200: {description: 一页单件, content: {application/json: {schema: {$ref: '#/components/schemas/ItemPage'}}}}
             400: {$ref: '#/components/responses/Error'}
@@ -875,6 +883,12 @@ class ItemApi(ApiBase):
             if len(code) > 20:
                 return error(400, MSG_BAD_FILTER)
             query = query.where(QualItem.code.startswith(code, autoescape=True))
+        name = (request.args.get("name") or "").strip()
+        if name:  # 单件名称, as the list page searches it
+            if len(name) > 60:
+                return error(400, MSG_BAD_FILTER)
+            query = query.where(QualItem.code.in_(select(NationalItem.code).where(
+                NationalItem.name.contains(name, autoescape=True))))
         if after is not None:
             query = query.where(QualItem.id > after)
         rows = list(db.session.scalars(query.order_by(QualItem.id).limit(limit + 1)))

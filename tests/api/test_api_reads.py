@@ -130,3 +130,18 @@ def test_each_key_has_its_own_rate_limit(app):
         assert resp.status_code == 429 and resp.is_json and resp.json["message"]
         assert client.get("/api/v1/items/", headers=auth(second)).status_code == 200
         db.session.remove()
+
+
+def test_lists_search_like_the_pages_query_box(app, client):
+    """?q= searches the record type's search fields, as the list page's 查询 box does."""
+    from tests.api.fixtures import effective_products
+
+    user, item, made = effective_products(3)
+    key = new_key(user)
+    code = made[1].code
+    api = client.get("/api/v1/products/", headers=auth(key), query_string={"q": code}).json
+    assert [r["code"] for r in api["items"]] == [code]
+    assert client.get("/api/v1/products/", headers=auth(key), query_string={"q": "x" * 61}).status_code == 400
+    items = client.get("/api/v1/items/", headers=auth(key), query_string={"name": "动脉"}).json
+    assert [i["id"] for i in items["items"]] == [item.id]
+    assert client.get("/api/v1/items/", headers=auth(key), query_string={"name": "不存在的名称"}).json["items"] == []
