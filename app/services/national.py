@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
-from urllib.parse import urlencode
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
+from app.services.paging import MAX_PAGE_SIZE, PAGE_SIZE, Page, keyset_page  # noqa: F401  (national.Page …)
 from app.i18n import N_
 from app.models.national import (ORIGIN_DOMESTIC, ORIGIN_IMPORTED, STATUS_ACTIVE, STATUS_DEACTIVATED,
                                  NationalCertificate, NationalItem, NationalSpec, NationalTransfer, fold)
 
-PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 CODE_PREFIX = re.compile(r"^C\d{0,26}$")
 
 CERTIFICATE_FILTERS = ("number", "product_name", "registrant", "origin", "validity")
@@ -204,71 +202,7 @@ def spec_conditions(filters: Mapping[str, str]) -> list:
     return conds
 
 
-# -- keyset pages -------------------------------------------------------------
-@dataclass
-class Page:
-    rows: list
-    filters: dict[str, str]
-    after: str | None = None
-    before: str | None = None
-    next_after: str | None = None
-    prev_before: str | None = None
-    limit: int = PAGE_SIZE
-    extra: dict[str, Any] = field(default_factory=dict)
-    notice: str | None = None  # why the page is empty although rows may exist
-
-    def query(self, **params) -> str:
-        """Query string of these filters (and the caller's extra args) plus ``params``."""
-        data = {**self.extra, **self.filters, **{k: v for k, v in params.items() if v is not None}}
-        return urlencode(data, doseq=True)
-
-    @property
-    def next_query(self) -> str:
-        return self.query(after=self.next_after)
-
-    @property
-    def prev_query(self) -> str:
-        return self.query(before=self.prev_before)
-
-    @property
-    def first_query(self) -> str:
-        return self.query()
-
-    @property
-    def is_first(self) -> bool:
-        return not self.after and not self.before
-
-
-def keyset_page(stmt, key_column, *, filters: dict[str, str], after: str | None = None,
-                before: str | None = None, limit: int = PAGE_SIZE, extra: dict | None = None) -> Page:
-    """One page of ``stmt`` ordered by the unique ``key_column``, after / before a key."""
-    limit = max(1, min(int(limit or PAGE_SIZE), MAX_PAGE_SIZE))
-    after = (after or "").strip() or None
-    before = (before or "").strip() or None
-    page = Page(rows=[], filters=dict(filters), after=after, before=before, limit=limit, extra=extra or {})
-    if before and not after:
-        rows = list(db.session.scalars(stmt.where(key_column < before).order_by(key_column.desc())
-                                       .limit(limit + 1)).unique())
-        more = len(rows) > limit
-        rows = list(reversed(rows[:limit]))
-        page.rows = rows
-        page.next_after = _key(rows[-1], key_column) if rows else None
-        page.prev_before = _key(rows[0], key_column) if more and rows else None
-        return page
-    if after:
-        stmt = stmt.where(key_column > after)
-    rows = list(db.session.scalars(stmt.order_by(key_column).limit(limit + 1)).unique())
-    page.rows = rows[:limit]
-    if len(rows) > limit:
-        page.next_after = _key(page.rows[-1], key_column)
-    if after and page.rows:
-        page.prev_before = _key(page.rows[0], key_column)
-    return page
-
-
-def _key(row, column) -> str:
-    return getattr(row, column.key)
-
+# -- keyset pages: the one pager of every list (app/services/paging.py) ------------------
 
 def _active(model, active_only: bool) -> list:
     """Pickers offer only rows the national platform has not deactivated (停用)."""
