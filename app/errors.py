@@ -33,3 +33,11 @@ class WorkflowError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+def violates_unique(exc: Exception, constraint: str, column: str) -> bool:
+    """Whether a database IntegrityError is the unique rule ``constraint`` on ``column``
+    (``table.column``): PostgreSQL names the constraint, SQLite the column.  Any other database
+    error must never be shown as that field's message."""
+    text = str(getattr(exc, "orig", exc))
+    return constraint in text or f"UNIQUE constraint failed: {column}" in text

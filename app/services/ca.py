@@ -32,7 +32,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from app.errors import violates_unique
 from app.i18n import Msg, N_, translate
 from app.extensions import db
 from app.models import CaBinding, Unit
@@ -313,8 +315,11 @@ def bind(unit: Unit, data: bytes, user, *, challenge: str | None, signature: byt
                  detail=f"序列号 {info.serial_number} 指纹 {info.fingerprint_sha256[:16]}… 颁发者 {info.issuer}")
     try:
         db.session.commit()
-    except Exception:  # a concurrent binding took the verified name first
+    except IntegrityError as exc:
         db.session.rollback()
+        if not violates_unique(exc, "uq_unit_verified_name", "unit.verified_name"):
+            raise  # not the verified-name rule: the error handlers answer it, never as this field's message
+        # a concurrent binding took the verified name first
         raise DomainError(N_("该单位名称已由其他单位通过CA验证，同一名称不能由两个单位持有，请联系平台管理员"),
                           field="certificate") from None
     return binding

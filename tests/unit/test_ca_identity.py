@@ -107,3 +107,27 @@ def test_the_daily_command_expires_only_old_uncertified_registrations(app):
     assert db.session.get(Unit, old.unit_id).released_at is not None
     assert db.session.get(Unit, recent.unit_id).released_at is None
     assert db.session.get(Unit, certified.unit_id).released_at is None
+
+
+def test_only_the_verified_name_rule_reads_as_the_verified_name_message(app):
+    """A database error is never reported as the certificate field's message unless it is that
+    unique rule (issue 11 §3): the check tells the two IntegrityErrors apart on both databases."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.errors import violates_unique
+
+    a = make_unit_user(UnitCategory.ENTERPRISE).unit
+    b = make_unit_user(UnitCategory.ENTERPRISE).unit
+    a.verified_name = "同名单位"
+    db.session.commit()
+    b.verified_name = "同名单位"
+    with pytest.raises(IntegrityError) as same_name:
+        db.session.commit()
+    db.session.rollback()
+    assert violates_unique(same_name.value, "uq_unit_verified_name", "unit.verified_name")
+    b = db.session.get(Unit, b.id)
+    b.credit_code = db.session.get(Unit, a.id).credit_code
+    with pytest.raises(IntegrityError) as other_rule:
+        db.session.commit()
+    db.session.rollback()
+    assert not violates_unique(other_rule.value, "uq_unit_verified_name", "unit.verified_name")
