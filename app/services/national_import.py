@@ -790,6 +790,8 @@ class _Stage:
             "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "WHERE x.indrelid = %(oid)s AND NOT x.indisprimary AND NOT EXISTS "
             "(SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)", {"oid": oid}).all()
+        import psycopg
+
         raw = self.conn.connection.driver_connection.cursor()
         raw.execute("SAVEPOINT national_bulk")
         try:
@@ -797,7 +799,7 @@ class _Stage:
                 raw.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
             for name, _ in indexes:
                 raw.execute(f'DROP INDEX "{name}"')
-        except Exception:  # not the table's owner, say: load row by row as usual
+        except psycopg.Error:  # not the table's owner, say: load row by row as usual
             raw.execute("ROLLBACK TO SAVEPOINT national_bulk")
             raw.execute("RELEASE SAVEPOINT national_bulk")
             return None
@@ -1239,11 +1241,13 @@ def _session_buffers() -> None:
     conn = db.session.connection()
     if conn.dialect.name != "postgresql":
         return
+    import psycopg
+
     cur = conn.connection.driver_connection.cursor()
     cur.execute("SAVEPOINT national_buffers")
     try:
         cur.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
-    except Exception:  # temporary tables already used in this session
+    except psycopg.Error:  # temporary tables already used in this session
         cur.execute("ROLLBACK TO SAVEPOINT national_buffers")
     cur.execute("RELEASE SAVEPOINT national_buffers")
 
