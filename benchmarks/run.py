@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     product_tables: list[str] = []
     pg = os.environ.get("BENCH_DATABASE_URL")
+    os.makedirs(os.path.dirname(args.sqlite_path), exist_ok=True)  # a fresh clone has no instance/ yet
     if args.only in (None, "national"):
         results += national.national_benchmarks(args, import_rows, pg, log)
     if args.only in (None, "products"):

@@ -1,7 +1,8 @@
 """Every Excel / CSV read and write of the platform, in one package.
 
 - :mod:`app.excel.reader` streams rows from .xlsx (openpyxl read-only mode) and
-  .csv (UTF-8 or GBK, detected), refusing non-Excel files with a clear reason.
+  .csv (UTF-8 or GBK, detected), refusing non-Excel files with a clear reason;
+  it holds the imports' one cell reader (``cell_text``) and one size rule (``check_size``).
 - :mod:`app.excel.writer` writes cells that can never turn into formulas,
   import templates (header row, instructions sheet, dropdowns, text-formatted
   code columns) and error logs (the template's columns plus 错误原因).
@@ -9,10 +10,14 @@
 from app.excel.reader import (  # noqa: F401
     CorruptFile,
     ExcelError,
+    FileSizeRefused,
     NotATable,
     Sheet,
     TableFile,
+    cell_text,
+    check_size,
     detect_csv_encoding,
+    human_size,
     open_table,
 )
 from app.excel.writer import (  # noqa: F401

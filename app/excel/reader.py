@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import os
 import zipfile
@@ -42,6 +43,60 @@ class CorruptFile(ExcelError):
 
 class TooManyRows(ExcelError):
     """More rows than a web upload may carry (``IMPORT_MAX_ROWS``): refused whole."""
+
+
+class FileSizeRefused(ExcelError):
+    """An empty file, or one larger than its import allows (:func:`check_size`)."""
+
+
+# -- the one cell reader and the one size rule of every import ------------------------
+def cell_text(value: Any) -> str:
+    """A cell as the imports read it: trimmed text (the ideographic space too); whole numbers
+    without ``.0``, dates as ISO, booleans as 是 / 否."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.replace("\u3000", " ").strip()
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def size_of(source: "str | os.PathLike | IO[bytes]") -> int:
+    """Bytes in a path or a seekable stream (the stream's position is kept)."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.getsize(source)
+    pos = source.tell()
+    source.seek(0, os.SEEK_END)
+    size = source.tell()
+    source.seek(pos)
+    return size
+
+
+def human_size(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f}MB" if n >= 1024 * 1024 else f"{max(n // 1024, 1)}KB"
+
+
+def check_size(source: "str | os.PathLike | IO[bytes]", limit: int | None, name: str | None = None) -> int:
+    """The size rule of every import (packaging, national data): refuse an empty file and one
+    over ``limit`` bytes (None or 0: no cap), naming the file when ``name`` is given; the size."""
+    size = size_of(source)
+    if size == 0:
+        raise FileSizeRefused(Msg("%(name)s：文件为空，请选择填写好的导入文件", name=name) if name
+                              else N_("文件为空，请选择填写好的导入文件"))
+    if limit and size > limit:
+        if name:
+            raise FileSizeRefused(Msg("%(name)s：文件过大（%(size)s），导入文件不能超过%(limit)s，请分批导入",
+                                      name=name, size=human_size(size), limit=human_size(limit)))
+        raise FileSizeRefused(Msg("文件过大（%(size)s），导入文件不能超过%(limit)s，请分批导入",
+                                  size=human_size(size), limit=human_size(limit)))
+    return size
 
 
 def web_limits() -> tuple[int | None, int | None]:

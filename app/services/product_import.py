@@ -9,7 +9,6 @@ empty, too big, broken) refuses the whole file and changes nothing.
 """
 from __future__ import annotations
 
-import io
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -19,7 +18,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.i18n import Msg, N_
-from app.excel import Column, ExcelError, TemplateSheet, build_error_log, build_template, open_table
+from app.excel import (Column, ExcelError, TemplateSheet, build_error_log, build_template, cell_text, check_size,
+                        open_table)
 from app.extensions import db
 from app.models import AppUser, ProductImport, QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
@@ -88,21 +88,15 @@ def template() -> bytes:
 
 
 def _cell(value: Any) -> Any:
+    """A cell as the row check takes it: text trimmed (``cell_text``), numbers as they are
+    (the ratio check reads 10.0 and "10" alike)."""
     if isinstance(value, str):
-        return value.strip()
+        return cell_text(value)
     return value
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def _header_index(header_row) -> dict[str, int]:
-    names = [_text(h) for h in header_row]
+    names = [cell_text(h) for h in header_row]
     index = {name: i for i, name in enumerate(names) if name}
     missing = [h for h in HEADERS if h not in index]
     if missing:
@@ -113,13 +107,11 @@ def _header_index(header_row) -> dict[str, int]:
 def import_packaging(actor: AppUser, stream: IO[bytes], filename: str, item: QualItem | None = None) -> ImportResult:
     if actor.unit_id is None:
         raise DomainError(N_("只有单位用户可以导入"))
-    stream.seek(0, io.SEEK_END)
-    size = stream.tell()
+    try:
+        check_size(stream, max_bytes())
+    except ExcelError as exc:
+        raise ImportRefused(exc.message) from None
     stream.seek(0)
-    if size == 0:
-        raise ImportRefused(N_("文件为空，请选择填写好的导入模板"))
-    if size > max_bytes():
-        raise ImportRefused(Msg("文件过大（不超过%(mb)sMB），请分批导入", mb=max_bytes() // (1024 * 1024)))
     result = ImportResult(token=secrets.token_hex(16),
                           keep=int(current_app.config.get("IMPORT_MAX_REJECTED_KEPT", 1000)))
     try:
@@ -159,13 +151,13 @@ def _load(actor: AppUser, rows, item: QualItem | None, result: ImportResult) -> 
     data_rows = 0
     for number, row in rows:
         if header is None:
-            if not any(_text(v) for v in row):
+            if not any(cell_text(v) for v in row):
                 continue
             header = row
             index = _header_index(header)
             continue
         values = [_cell(row[index[h]]) if index[h] < len(row) else None for h in HEADERS]
-        if not any(_text(v) for v in values):
+        if not any(cell_text(v) for v in values):
             continue  # empty rows are skipped
         data_rows += 1
         if data_rows > max_rows():
@@ -183,20 +175,20 @@ def _load(actor: AppUser, rows, item: QualItem | None, result: ImportResult) -> 
 
 
 def _flush(actor, chunk, item, result, measure, package, unit_items, seen, existing) -> None:
-    codes = {_text(v["code"]) for _, _, v in chunk}
+    codes = {cell_text(v["code"]) for _, _, v in chunk}
     known, stopped = set(), set()
     for code, status in db.session.execute(select(NationalSpec.code, NationalSpec.status)
                                            .where(NationalSpec.code.in_(codes))):
         (stopped if status == STATUS_DEACTIVATED else known).add(code)
     new_rows: list[dict[str, Any]] = []
     for number, values, v in chunk:
-        code = _text(v["code"])
+        code = cell_text(v["code"])
         reasons = _row_errors(actor, v, code, item, measure, package, unit_items, known, stopped)
         if not reasons:
             ratio = parse_ratio(v["pack_ratio"], "", True)[0]
-            mid_unit = _text(v["mid_unit"])
+            mid_unit = cell_text(v["mid_unit"])
             mid = parse_ratio(v["mid_ratio"], "", False)[0] if mid_unit else None
-            key = packaging_key(code, _text(v["min_unit"]), _text(v["pack_unit"]), ratio, mid_unit, mid)
+            key = packaging_key(code, cell_text(v["min_unit"]), cell_text(v["pack_unit"]), ratio, mid_unit, mid)
             if key in seen:
                 reasons = [Msg("与第%(row)s行重复", row=seen[key])]
             elif key in existing:
@@ -208,7 +200,7 @@ def _flush(actor, chunk, item, result, measure, package, unit_items, seen, exist
                                      mid_unit=mid_unit or None, mid_ratio=mid, state=State.DRAFT.value,
                                      source="import", revision_of_id=None))
         if reasons:
-            result.reject(number, [scrub(_text(x)) for x in values], scrub("；".join(reasons)))
+            result.reject(number, [scrub(cell_text(x)) for x in values], scrub("；".join(reasons)))
     if new_rows:
         engine.insert_records(QualProduct, new_rows, actor, action="import")
         result.saved += len(new_rows)
@@ -216,7 +208,7 @@ def _flush(actor, chunk, item, result, measure, package, unit_items, seen, exist
 
 def _row_errors(actor, v, code, item, measure, package, unit_items, known, stopped) -> list[str]:
     errors = packaging_errors(
-        actor.unit_id, code, _text(v["min_unit"]), _text(v["pack_unit"]), v["pack_ratio"], _text(v["mid_unit"]),
+        actor.unit_id, code, cell_text(v["min_unit"]), cell_text(v["pack_unit"]), v["pack_ratio"], cell_text(v["mid_unit"]),
         v["mid_ratio"], item=item, measure_units=measure, package_units=package, unit_items=unit_items,
         known_specs=known, stopped_specs=stopped, check_duplicates=False)
     return list(errors.values())

@@ -327,7 +327,7 @@ def test_spec_rules(app):
 
 
 def test_the_report_keeps_the_first_rejected_rows_and_counts_all(app, monkeypatch):
-    monkeypatch.setattr(ni, "REPORT_LIMIT", 3)
+    monkeypatch.setattr(ni.results, "REPORT_LIMIT", 3)
     rows = [CERT_HEADERS] + [[f"bad{n}"] + CERT_A[1:] for n in range(10)]
     result = run(workbook(("注册证", rows)))
     assert result.total.rejected == 10 and len(result.errors) == 3 and result.errors_truncated
@@ -370,7 +370,7 @@ def test_the_error_report_lists_rows_in_order_and_imports_again_once_corrected(a
 
 
 def test_batches_larger_than_one_flush(app, monkeypatch):
-    monkeypatch.setattr(ni, "BATCH_SIZE", 7)
+    monkeypatch.setattr(ni.loader, "BATCH_SIZE", 7)
     specs = [[f"C0901010100000006626{n:07d}", "", f"{n}Fr", f"M{n}"] for n in range(1, 40)]
     result = run(workbook(("注册证", [CERT_HEADERS, CERT_A]), ("单件", [ITEM_HEADERS, ITEM_A]),
                           ("规格型号", [SPEC_HEADERS, *specs, specs[3]])))

@@ -88,19 +88,19 @@ def release(files: list[tuple[bytes, str]]):
 def compare_paths(monkeypatch, files: list[tuple[bytes, str]], expect_sql: bool) -> dict:
     """Import ``files`` through the SQL checks, then (after wiping) through Python alone: identical."""
     used = []
-    copy_csv = ni._Stage.copy_csv
+    copy_csv = ni.loader.Stage.copy_csv
 
     def spy(self, sheet_index, plan, progress=None):
         out = copy_csv(self, sheet_index, plan, progress)
         used.append(out is not None)
         return out
 
-    monkeypatch.setattr(ni._Stage, "copy_csv", spy)
+    monkeypatch.setattr(ni.loader.Stage, "copy_csv", spy)
     fast = snapshot(release(files))
     pg = db.engine.dialect.name == "postgresql"
     assert bool(used and used[-1]) == (pg and expect_sql)  # the last .csv (the spec/models)
     wipe()
-    monkeypatch.setattr(ni, "SQL_CHECKS", {})
+    monkeypatch.setattr(ni.checks, "SQL_CHECKS", {})
     slow = snapshot(release(files))
     assert fast == slow
     return fast
@@ -137,7 +137,7 @@ def test_every_row_rule_gives_the_python_answer(app, monkeypatch):
 
 
 def test_report_limit_and_order_hold_across_both_paths(app, monkeypatch):
-    monkeypatch.setattr(ni, "REPORT_LIMIT", 5)
+    monkeypatch.setattr(ni.results, "REPORT_LIMIT", 5)
     files = [(csv_bytes([CERT_HEADERS, CERT_A]), "c.csv"), (csv_bytes(ITEM_ROWS), "i.csv"),
              (csv_bytes(SPEC_ROWS), "s.csv")]
     out = compare_paths(monkeypatch, files, expect_sql=True)
@@ -193,16 +193,16 @@ def constraints() -> set:
 
 
 def test_a_first_load_rebuilds_every_index_and_constraint(app, monkeypatch):
-    monkeypatch.setattr(ni, "BULK_MIN_ROWS", 1)
+    monkeypatch.setattr(ni.loader, "BULK_MIN_ROWS", 1)
     rebuilt = []
-    bulk_start = ni._Stage._bulk_start
+    bulk_start = ni.loader.Stage._bulk_start
 
     def spy(self, table):
         out = bulk_start(self, table)
         rebuilt.extend([table, len(out) if out else 0])
         return out
 
-    monkeypatch.setattr(ni._Stage, "_bulk_start", spy)
+    monkeypatch.setattr(ni.loader.Stage, "_bulk_start", spy)
     before = constraints()
     files = [(csv_bytes([CERT_HEADERS, CERT_A, CERT_B]), "1.csv"), (csv_bytes(ITEM_ROWS), "2.csv"),
              (csv_bytes(SPEC_ROWS), "3.csv")]
@@ -219,13 +219,13 @@ def test_a_first_load_rebuilds_every_index_and_constraint(app, monkeypatch):
 
 
 def test_a_first_load_that_fails_leaves_the_indexes_and_nothing_loaded(app, monkeypatch):
-    monkeypatch.setattr(ni, "BULK_MIN_ROWS", 1)
+    monkeypatch.setattr(ni.loader, "BULK_MIN_ROWS", 1)
     before = constraints()
 
     def boom(self, *args):
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(ni._TransferStage, "_merge_rows", boom)
+    monkeypatch.setattr(ni.loader.TransferStage, "_merge_rows", boom)
     files = [(csv_bytes([CERT_HEADERS, CERT_A]), "1.csv"), (csv_bytes([ITEM_HEADERS, ITEM_A]), "2.csv"),
              (csv_bytes(SPEC_ROWS[:3]), "3.csv"),
              (csv_bytes([["原27位码", "27位码"], [f"{CODE}0000001", f"{CODE}0000002"]]), "4.csv")]

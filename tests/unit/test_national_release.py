@@ -259,14 +259,14 @@ def test_an_upload_job_that_crashes_half_way_leaves_nothing_loaded_and_says_so(a
     from app import jobs
     from app.models import NationalUpload
 
-    original = ni._Stage.merge
+    original = ni.loader.Stage.merge
 
     def merge(self):
         if self.kind.key == "spec":
             raise RuntimeError("worker lost its database connection")
         return original(self)
 
-    monkeypatch.setattr(ni._Stage, "merge", merge)
+    monkeypatch.setattr(ni.loader.Stage, "merge", merge)
     job_id = ni.queue_upload(io.BytesIO(full_workbook()), "release.xlsx", None, version="V-crash")
     info = jobs.status(job_id)
     assert info.status == "failed" and info.error == jobs.MSG_FAILED
