@@ -21,7 +21,7 @@ from sqlalchemy import (Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.i18n import N_
-from app.models.mixins import utcnow
+from app.models.mixins import ImportLogColumns, utcnow
 
 ORIGIN_DOMESTIC = "domestic"
 ORIGIN_IMPORTED = "imported"
@@ -166,7 +166,7 @@ class NationalSpec(ReleaseColumns, Model):
         return self.code
 
 
-class NationalImport(Model):
+class NationalImport(ImportLogColumns, Model):
     """One run of the national data import: who, which file, the counts, the rejected rows.
 
     The report is kept in the database (like every file here) so any app server
@@ -176,19 +176,12 @@ class NationalImport(Model):
     __tablename__ = "national_import"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
-    username: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
     source: Mapped[str] = mapped_column(String(10), nullable=False)  # cli | upload
-    filename: Mapped[str] = mapped_column(String(255), nullable=False)
     status: Mapped[str] = mapped_column(String(10), nullable=False)  # done | refused
     inserted: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     updated: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     message: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
-    # JSON: [{"sheet", "row", "key", "reason"}] (the first REPORT_LIMIT rejected rows)
-    errors_json: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
     release_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("national_release.id"), nullable=True,
                                                       index=True)
     job_id: Mapped[Optional[str]] = mapped_column(String(36), nullable=True)

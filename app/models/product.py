@@ -5,10 +5,10 @@ import datetime as dt
 from typing import Optional
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.mixins import utcnow
+from app.models.mixins import ImportLogColumns, utcnow
 from app.models.unit import Unit
 from app.models.workflow import WorkflowMixin, workflow_indexes
 
@@ -69,22 +69,16 @@ class QualProduct(WorkflowMixin, Model):
         return (self.code, self.min_unit, self.pack_unit, self.pack_ratio, self.mid_unit or "", self.mid_ratio or 0)
 
 
-class ProductImport(Model):
+class ProductImport(ImportLogColumns, Model):
     """One packaging import: counts and the rejected rows (for the 错误日志导出 download)."""
 
     __tablename__ = "product_import"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
     unit_id: Mapped[int] = mapped_column(Integer, ForeignKey("unit.id"), nullable=False, index=True)
     item_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("qual_item.id"), nullable=True)
-    username: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
-    filename: Mapped[str] = mapped_column(String(255), nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     saved: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    # JSON: [[row number, [values...], reason], ...] of the first IMPORT_MAX_REJECTED_KEPT rejected rows
-    errors_json: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    # how many of the rejected rows errors_json keeps (the first IMPORT_MAX_REJECTED_KEPT)
     rejected_kept: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     # 错误日志导出 (.xlsx), built once when the import ran
     error_log: Mapped[Optional[bytes]] = mapped_column(LargeBinary, nullable=True, deferred=True)

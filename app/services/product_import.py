@@ -9,7 +9,6 @@ empty, too big, broken) refuses the whole file and changes nothing.
 """
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -25,7 +24,8 @@ from app.models import AppUser, ProductImport, QualItem, QualProduct
 from app.models.dictionary import MEASURE_UNIT, PACKAGE_UNIT
 from app.models.national import STATUS_DEACTIVATED, NationalSpec
 from app.ops import metrics
-from app.services import audit
+from app.services import audit, import_log
+from app.services.import_log import RejectedRow, Rejections
 from app.errors import ImportRefused  # the imports' one refusal, also product_import.ImportRefused
 from app.services.errors import DomainError
 from app.services.text import scrub
@@ -37,6 +37,7 @@ from app.workflow.engine import State
 SHEET_TITLE = "耗材产品包装"
 HEADERS = ("27位耗材医保编码", "最小计量单位", "最小包装单位", "最小包装转换比", "中包装单位", "中包装转换比")
 REQUIRED = HEADERS[:4]
+KIND = "packaging"  # the record kind on each rejected row of the log
 FIELDS = ("code", "min_unit", "pack_unit", "pack_ratio", "mid_unit", "mid_ratio")
 CHUNK = 500
 
@@ -45,19 +46,24 @@ CHUNK = 500
 class ImportResult:
     token: str = ""
     saved: int = 0
-    # The first IMPORT_MAX_REJECTED_KEPT rejected rows; rejected_total counts every one.
-    rejected: list[tuple[int, list[Any], str]] = field(default_factory=list)
-    rejected_total: int = 0
-    keep: int = 1000
+    # every rejected row counted, the first IMPORT_MAX_REJECTED_KEPT kept (the shape of every import log)
+    rejections: Rejections = field(default_factory=lambda: Rejections(1000))
 
     def reject(self, number: int, values: list[Any], reason: str) -> None:
-        self.rejected_total += 1
-        if len(self.rejected) < self.keep:
-            self.rejected.append((number, values, reason))
+        code = values[0] if values else ""
+        self.rejections.add(RejectedRow(SHEET_TITLE, number, code, reason, KIND, values))
+
+    @property
+    def rejected(self) -> list[RejectedRow]:
+        return self.rejections.rows
+
+    @property
+    def rejected_total(self) -> int:
+        return self.rejections.total
 
     @property
     def rejected_dropped(self) -> int:
-        return self.rejected_total - len(self.rejected)
+        return self.rejections.dropped
 
 
 def max_rows() -> int:
@@ -113,7 +119,7 @@ def import_packaging(actor: AppUser, stream: IO[bytes], filename: str, item: Qua
         raise ImportRefused(exc.message) from None
     stream.seek(0)
     result = ImportResult(token=secrets.token_hex(16),
-                          keep=int(current_app.config.get("IMPORT_MAX_REJECTED_KEPT", 1000)))
+                          rejections=Rejections(int(current_app.config.get("IMPORT_MAX_REJECTED_KEPT", 1000))))
     try:
         with open_table(stream, filename) as table:
             sheet = next((s for s in table.sheets if s.name == SHEET_TITLE), table.sheets[0] if table.sheets else None)
@@ -130,12 +136,12 @@ def import_packaging(actor: AppUser, stream: IO[bytes], filename: str, item: Qua
         token=result.token, unit_id=actor.unit_id, item_id=item.id if item else None, username=actor.username,
         filename=scrub(filename or "", 255), saved=result.saved, rejected=result.rejected_total,
         rejected_kept=len(result.rejected),
-        errors_json=json.dumps(result.rejected, ensure_ascii=False, default=str),
+        errors_json=import_log.dumps(result.rejected),
         error_log=_build_error_log(result.rejected) if result.rejected else None))
     audit.record("product_import", user=actor,
                  detail=f"{filename}: 导入成功{result.saved}条，失败{result.rejected_total}条")
     db.session.commit()
-    metrics.import_done("product", saved=result.saved, rejected=len(result.rejected))
+    metrics.import_done("product", saved=result.saved, rejected=result.rejected_total)
     return result
 
 
@@ -219,13 +225,13 @@ def find(actor: AppUser, token: str) -> ProductImport | None:
                                                          ProductImport.unit_id == actor.unit_id))
 
 
-def rejected_rows(log: ProductImport) -> list[tuple[int, list[Any], str]]:
-    return json.loads(log.errors_json or "[]")
+def rejected_rows(log: ProductImport) -> list[RejectedRow]:
+    return import_log.loads(log.errors_json)
 
 
 def _build_error_log(rejected) -> bytes:
     """错误日志导出: the template's columns plus 行号 and 错误原因, formula-safe."""
-    rows = ([number, *values, reason] for number, values, reason in rejected)
+    rows = ([r.row, *r.values, r.reason] for r in rejected)
     return build_error_log(("行号", *HEADERS, "错误原因"), rows, title="错误日志", text_columns=(1,))
 
 

@@ -49,7 +49,7 @@ def two_units(app):
         QualProduct(unit_id=a.unit_id, item_id=item.id, code="C09010101000000066260000001", min_unit="支",
                     pack_unit="盒", pack_ratio=10, state="draft"),
         ProductImport(token="secret-token-of-unit-a", unit_id=a.unit_id, filename="甲单位机密名称.xlsx", saved=0,
-                      rejected=1, errors_json='[[2, ["甲单位机密名称"], "x"]]'),
+                      rejected=1, errors_json='[{"sheet": "耗材产品包装", "row": 2, "key": "甲单位机密名称", "reason": "x", "kind": "packaging", "values": ["甲单位机密名称"]}]'),
     ])
     for record in (entrustment, certificate):
         file = attachments.store(a.unit_id, "scan", "甲单位机密名称.pdf", b"%PDF-1.4 secret")

@@ -114,3 +114,57 @@ def test_upgrade_from_previous_release_encrypts_id_numbers_and_scrubs_sms(tmp_pa
             db.engine.dispose()
     finally:
         drop()
+
+
+def test_upgrade_from_previous_release_converts_product_import_logs(tmp_path):
+    """0016_import_log turns a 0015 packaging log's ``[[row, [cells], reason]]`` into the rows every
+    import log stores (sheet, row, key, reason, kind, values); the page and the 错误日志导出 read them;
+    downgrade gives the old shape back."""
+    import json
+
+    from flask_migrate import downgrade
+
+    from app import create_app
+    from app.services import import_log
+
+    url, drop = _scratch_url(tmp_path)
+
+    class MigrationConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+
+    legacy = [[3, ["C0901010100000006626000000", "支", "盒", "0", "", ""], "最小包装转换比必须为大于等于1的整数"],
+              [5, [], "x"]]
+    try:
+        app = create_app(MigrationConfig)
+        with app.app_context():
+            from app.extensions import db
+
+            upgrade(revision="0015_api_keys")
+            with db.engine.begin() as conn:
+                conn.execute(text(
+                    "INSERT INTO unit (id, category, name, credit_code, contact_name, contact_id_number, contact_phone,"
+                    " active, created_at) VALUES (1, 'designated', '单位', '91440101MA5CXXXX0X', '李四', 'x',"
+                    " '13800000001', TRUE, CURRENT_TIMESTAMP)"))
+                conn.execute(text(
+                    "INSERT INTO product_import (id, token, unit_id, filename, created_at, saved, rejected,"
+                    " errors_json) VALUES (1, 't1', 1, 'a.xlsx', CURRENT_TIMESTAMP, 0, 2, :j),"
+                    " (2, 't2', 1, 'b.xlsx', CURRENT_TIMESTAMP, 1, 0, NULL)"), {"j": json.dumps(legacy)})
+            upgrade()
+            with db.engine.connect() as conn:
+                stored = conn.execute(text("SELECT errors_json FROM product_import ORDER BY id")).scalars().all()
+                indexes = {i["name"] for i in inspect(conn).get_indexes("product_import")}
+            rows = import_log.loads(stored[0])
+            assert [(r.sheet, r.row, r.key, r.reason, r.kind) for r in rows] == [
+                ("耗材产品包装", 3, "C0901010100000006626000000", "最小包装转换比必须为大于等于1的整数", "packaging"),
+                ("耗材产品包装", 5, "", "x", "packaging")]
+            assert rows[0].values == legacy[0][1] and stored[1] is None
+            assert "ix_product_import_created_at" in indexes
+
+            downgrade(revision="0015_api_keys")
+            with db.engine.connect() as conn:
+                assert json.loads(conn.execute(text("SELECT errors_json FROM product_import WHERE id = 1"))
+                                  .scalar()) == legacy
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop()

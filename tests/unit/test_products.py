@@ -146,7 +146,7 @@ def test_import_saves_valid_rows_and_reports_the_rest(maker, item):
     ]
     result = product_import.import_packaging(maker, workbook(rows), "packaging.xlsx", item=item)
     assert result.saved == 17
-    reasons = {number: reason for number, _values, reason in result.rejected}
+    reasons = {r.row: r.reason for r in result.rejected}
     assert len(reasons) == 7
     assert "不属于本单位" in reasons[19] and "不在数据字典中" in reasons[20] and "与第2行重复" in reasons[21]
     assert "大于等于1的整数" in reasons[22] and "小数" in reasons[23] and "同时填写" in reasons[24]
@@ -170,9 +170,13 @@ def test_import_against_the_database_duplicates(maker, item):
     pack_row = (ITEM + "0000001", "支", "盒", 10, "箱", 20)
     result = product_import.import_packaging(maker, workbook([pack_row]), "p.xlsx")
     assert result.saved == 0 and len(result.rejected) == 1
-    row_number, values, reason = result.rejected[0]
-    assert row_number == 2 and "不能重复维护" in reason
-    assert values[:3] == [ITEM + "0000001", "支", "盒"]  # the rejected row's own values, for the error log
+    rejected = result.rejected[0]
+    assert rejected.row == 2 and "不能重复维护" in rejected.reason
+    assert rejected.values[:3] == [ITEM + "0000001", "支", "盒"]  # the rejected row's own values, for the error log
+    # the log keeps it in the shape every import log has (sheet, row, key, reason, kind, values)
+    log = product_import.find(maker, result.token)
+    assert product_import.rejected_rows(log) == [rejected]
+    assert (rejected.sheet, rejected.key, rejected.kind) == ("耗材产品包装", ITEM + "0000001", "packaging")
 
 
 def test_import_from_an_items_page_refuses_other_items(maker, item):
@@ -184,7 +188,7 @@ def test_import_from_an_items_page_refuses_other_items(maker, item):
     products.add_items(maker, [second_code])
     result = product_import.import_packaging(maker, workbook([(second_code + "0000001", "支", "盒", 10, None, None)]),
                                              "p.xlsx", item=item)
-    assert result.saved == 0 and "不属于当前单件" in result.rejected[0][2]
+    assert result.saved == 0 and "不属于当前单件" in result.rejected[0].reason
 
 
 @pytest.mark.parametrize("make_file,name,fragment", [
@@ -275,7 +279,7 @@ def test_import_rows_with_odd_digits_are_row_errors(maker, item):
             (ITEM + "0000003", "支", "盒", 5, "箱", "፩")]
     result = product_import.import_packaging(maker, workbook(rows), "p.xlsx")
     assert result.saved == 1
-    assert [(n, reason) for n, _values, reason in result.rejected] == [
+    assert [(r.row, r.reason) for r in result.rejected] == [
         (3, "最小包装转换比必须为大于等于1的整数"), (4, "中包装转换比必须为大于等于1的整数")]
     saved = db.session.scalar(select(QualProduct))
     assert (saved.pack_spec, saved.mid_spec) == ("10支/盒", "20盒/箱")

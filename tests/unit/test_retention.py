@@ -43,7 +43,7 @@ def aged(app, monkeypatch):
     for age in (120, 50, 3):
         when = now - dt.timedelta(days=age)
         db.session.add(ProductImport(token=f"p{age}", unit_id=unit_id, filename="a.xlsx", created_at=when, saved=1,
-                                     rejected=1, errors_json="[[2, [], \"x\"]]", error_log=b"xlsx"))
+                                     rejected=1, errors_json='[{"sheet": "耗材产品包装", "row": 2, "key": "", "reason": "x"}]', error_log=b"xlsx"))
         db.session.add(NationalImport(token=f"n{age}", source="cli", filename="n.xlsx", status="done",
                                       created_at=when, errors_json="[]"))
         db.session.add(NationalUpload(filename="n.xlsx", data=b"x", created_at=when))
@@ -104,7 +104,7 @@ def test_pruned_error_log_download_is_gone_not_empty(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "IMPORT_ERROR_FILE_RETENTION_DAYS", 1)
     maker = make_certified(UnitCategory.ENTERPRISE, UnitRole.MANUFACTURER)
     db.session.add(ProductImport(token="tok1", unit_id=maker.unit_id, filename="a.xlsx", saved=0, rejected=1,
-                                 errors_json="[[2, [], \"x\"]]", created_at=utcnow() - dt.timedelta(days=5)))
+                                 errors_json='[{"sheet": "耗材产品包装", "row": 2, "key": "", "reason": "x"}]', created_at=utcnow() - dt.timedelta(days=5)))
     db.session.commit()
     login(client, maker.username, PASSWORD)
     with app.test_request_context():

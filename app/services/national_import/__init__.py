@@ -33,7 +33,6 @@ background job.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import uuid
 from typing import IO, Any
@@ -50,7 +49,7 @@ from app.i18n import Msg, N_
 from app.models.mixins import utcnow
 from app.models.national import NationalImport, NationalRelease, NationalUpload
 from app.ops import metrics
-from app.services import audit
+from app.services import audit, import_log
 from app.services.text import scrub
 from app.services.national_import import checks, loader
 from app.services.national_import.checks import CHECKS, RowRejected, parse_date
@@ -58,13 +57,13 @@ from app.services.national_import.files import (PROGRESS_EVERY, PlannedSheet, Pr
                                                 expand_paths, plan_sheets, sheet_rows)
 from app.services.national_import.reports import (RELEASE_KINDS, RELEASE_VIEWS, error_report, find_import,
                                                   recent_imports, release_rows, releases, report_rows)
-from app.services.national_import.results import Counts, ImportResult, RowError
+from app.services.national_import.results import Counts, ImportResult, RejectedRow
 from app.services.national_import.schema import (DATA_KINDS, KINDS, KINDS_BY_KEY, Kind, detect_kind,
                                                  template_csv, template_workbook)
 
 __all__ = [
     "CHECKS", "Counts", "DATA_KINDS", "ImportRefused", "ImportResult", "KINDS", "KINDS_BY_KEY", "Kind",
-    "RELEASE_KINDS", "RELEASE_VIEWS", "RowError", "RowRejected", "cell_text", "clean_version", "detect_kind",
+    "RELEASE_KINDS", "RELEASE_VIEWS", "RejectedRow", "RowRejected", "cell_text", "clean_version", "detect_kind",
     "error_report", "estimate_rows", "expand_paths", "find_import", "import_file", "import_of_job",
     "import_release", "max_bytes", "parse_date", "queue_upload", "recent_imports", "recent_upload_jobs",
     "release_rows", "releases", "report_rows", "run_uploaded_import", "template_csv", "template_workbook",
@@ -253,7 +252,7 @@ def _log(result: ImportResult, user, origin: str, status: str, message: str, job
         token=token, username=getattr(user, "username", None) or ("命令行" if origin == "cli" else None),
         source=origin, filename=scrub(result.filename, 255), status=status, inserted=t.inserted, updated=t.updated,
         unchanged=t.unchanged, rejected=t.rejected, message=scrub(message),
-        errors_json=json.dumps([e.__dict__ for e in result.errors], ensure_ascii=False) if result.errors else None,
+        errors_json=import_log.dumps(result.errors),
         release_id=result.release.id if result.release else None, job_id=job_id,
     ))
     audit.record("national_import", user=user, username=None if user else "cli",

@@ -13,7 +13,7 @@ from app.models.national import NationalRelease
 from app.services.national_import import checks, results
 from app.services.national_import.checks import WS, sql_cell
 from app.services.national_import.files import PlannedSheet
-from app.services.national_import.results import ImportResult, RowError, row_cells
+from app.services.national_import.results import ImportResult, RejectedRow, row_cells
 from app.services.national_import.schema import Kind
 
 BATCH_SIZE = 5000  # rows per COPY / executemany into the staging table
@@ -275,14 +275,14 @@ class Stage:
         if total:
             room = max(results.REPORT_LIMIT - len(self.result.errors), 0)
             if room:
-                found = [((r[0], r[1]), RowError(self._sheet(r[0]), r[1], r[2], reason(tuple(r)), self.kind.key))
+                found = [((r[0], r[1]), RejectedRow(self._sheet(r[0]), r[1], r[2], reason(tuple(r)), self.kind.key))
                          for r in self.conn.exec_driver_sql(f"{query} ORDER BY ord LIMIT {int(room)}")]
                 self._fill_values(found)
                 self.result.errors.extend(e for _, e in found)
             self.counts.rejected += total
         return total
 
-    def _fill_values(self, found: list[tuple[tuple[int, int], RowError]]) -> None:
+    def _fill_values(self, found: list[tuple[tuple[int, int], RejectedRow]]) -> None:
         """The staged values of rows a set-based rule rejected, for the report (at most its limit);
         ``found`` pairs each error with its (sheet index, row number)."""
         if not found:
@@ -354,7 +354,7 @@ class Stage:
                         f"SELECT s.sheet, s.rownum, s.{self.kind.key_field}, s.reason, {', '.join(cells)} "
                         f"FROM {self.name} s JOIN {raw} a ON a.ord = s.ord - :offset "
                         f"WHERE s.reason IS NOT NULL ORDER BY s.ord LIMIT {int(room)}").bindparams(offset=self.ord)):
-                    self.result.errors.append(RowError(self._sheet(r[0]), r[1], r[2], r[3], self.kind.key,
+                    self.result.errors.append(RejectedRow(self._sheet(r[0]), r[1], r[2], r[3], self.kind.key,
                                                        [cell_text(v) for v in r[4:]]))
             self.counts.rejected += rejected
         self.conn.exec_driver_sql(f"DROP TABLE {raw}")

@@ -1,13 +1,12 @@
 """Releases and import logs as the admin pages show them: what a release did, the error report."""
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from sqlalchemy import select
 
 from app.excel import ErrorSheet, build_error_logs
 from app.extensions import db
+from app.services import import_log
+from app.services.import_log import RejectedRow
 from app.models.national import NationalCertificate, NationalImport, NationalItem, NationalRelease, NationalSpec, NationalTransfer
 from app.services.national_import.schema import KINDS, KINDS_BY_KEY
 
@@ -54,8 +53,8 @@ def find_import(token: str) -> NationalImport | None:
     return db.session.scalar(select(NationalImport).where(NationalImport.token == token)) if token else None
 
 
-def report_rows(log: NationalImport) -> list[dict[str, Any]]:
-    return json.loads(log.errors_json) if log.errors_json else []
+def report_rows(log: NationalImport) -> list[RejectedRow]:
+    return import_log.loads(log.errors_json)
 
 
 def error_report(log: NationalImport) -> bytes:
@@ -65,11 +64,11 @@ def error_report(log: NationalImport) -> bytes:
     with the row's values as the file had them, 工作表 and 行号 first and 错误原因 last: a person
     corrects the cells and imports the sheet again.  Logs kept before the values were recorded
     (and refusals without a row) come as 工作表, 行号, 注册备案号/编码, 错误原因."""
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    plain: list[dict[str, Any]] = []
+    by_kind: dict[str, list[RejectedRow]] = {}
+    plain: list[RejectedRow] = []
     for r in report_rows(log):
-        kind = KINDS_BY_KEY.get(r.get("kind") or "")
-        if kind is not None and len(r.get("values") or []) == len(kind.fields):
+        kind = KINDS_BY_KEY.get(r.kind)
+        if kind is not None and len(r.values) == len(kind.fields):
             by_kind.setdefault(kind.key, []).append(r)
         else:
             plain.append(r)
@@ -79,10 +78,10 @@ def error_report(log: NationalImport) -> bytes:
         if rows:
             sheets.append(ErrorSheet(
                 kind.sheet_names[0], ["工作表", "行号", *(f.header for f in kind.fields), "错误原因"],
-                ([r["sheet"], r["row"], *r["values"], r["reason"]] for r in rows),
+                ([r.sheet, r.row, *r.values, r.reason] for r in rows),
                 text_columns=range(2, 2 + len(kind.fields))))
     if plain or not sheets:
         sheets.append(ErrorSheet("错误日志", ["工作表", "行号", "注册备案号/编码", "错误原因"],
-                                 ([r["sheet"], r["row"], r["key"], r["reason"]] for r in plain), text_columns=(2,)))
+                                 ([r.sheet, r.row, r.key, r.reason] for r in plain), text_columns=(2,)))
     return build_error_logs(sheets)
 

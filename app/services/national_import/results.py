@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.excel import cell_text
+from app.services.import_log import RejectedRow
 from app.services.national_import.schema import KINDS, Kind
 
 REPORT_LIMIT = 1000  # rejected rows kept for the screen and the downloadable report
@@ -22,16 +23,6 @@ class Counts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-@dataclass
-class RowError:
-    sheet: str
-    row: int
-    key: str
-    reason: str
-    kind: str = ""  # the kind's key: the report puts each kind's rows under its template headers
-    values: list = field(default_factory=list)  # the row's cells in the template's column order
-
-
 def row_cells(kind: "Kind", values: dict) -> list[str]:
     """A row's values in the order of the kind's template columns (text, as the report shows them)."""
     return [cell_text(values.get(f.name)) for f in kind.fields]
@@ -41,7 +32,7 @@ def row_cells(kind: "Kind", values: dict) -> list[str]:
 class ImportResult:
     filename: str
     counts: dict[str, Counts] = field(default_factory=lambda: {k.key: Counts() for k in KINDS})
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RejectedRow] = field(default_factory=list)
     sheets: list[tuple[str, str]] = field(default_factory=list)  # (sheet, kind label)
     ignored_columns: list[str] = field(default_factory=list)
     encoding: str | None = None
@@ -58,7 +49,7 @@ class ImportResult:
     def reject(self, sheet: str, row: int, key: str, reason: str, kind: Kind, values: dict | None = None) -> None:
         self.counts[kind.key].rejected += 1
         if len(self.errors) < REPORT_LIMIT:
-            self.errors.append(RowError(sheet, row, key, reason, kind.key, row_cells(kind, values or {})))
+            self.errors.append(RejectedRow(sheet, row, key, reason, kind.key, row_cells(kind, values or {})))
 
     @property
     def errors_truncated(self) -> bool:
