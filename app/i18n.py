@@ -38,7 +38,8 @@ class Msg(str):
 
     ``str(msg)`` is the Chinese text with the values filled in (logs, audit,
     tests); :meth:`translated` is the current locale's text; in a template the
-    message renders translated with its values HTML-escaped.
+    message renders translated with its values HTML-escaped.  A value that is
+    itself a :class:`Msg` (a field's label, a state) is translated with it.
     """
 
     template: str
@@ -52,14 +53,39 @@ class Msg(str):
 
     def translated(self) -> str:
         text = _translate(self.template)
-        return text % self.params if self.params else text
+        if not self.params:
+            return text
+        return text % {k: v.translated() if isinstance(v, Msg) else v for k, v in self.params.items()}
 
     def __html__(self) -> Markup:
         text = escape(_translate(self.template))
-        return text % self.params if self.params else text
+        return text % self.params if self.params else text  # Markup % escapes each value (a Msg translated)
 
     def __reduce__(self):
         return (_rebuild_msg, (self.template, self.params))
+
+    @classmethod
+    def join(cls, parts, separator: str = "；") -> "Msg":
+        """Several messages as one (``"；".join`` would drop their translations)."""
+        return _Joined(list(parts), separator)
+
+
+class _Joined(Msg):
+    def __new__(cls, parts: list, separator: str):
+        obj = str.__new__(cls, separator.join(str(p) for p in parts))
+        obj.template, obj.params = str(obj), {}
+        obj.parts, obj.separator = parts, separator
+        return obj
+
+    def translated(self) -> str:
+        return self.separator.join(translate(p) for p in self.parts)
+
+    def __html__(self) -> Markup:
+        return Markup(escape(self.separator)).join(escape(translate(p)) if not isinstance(p, Msg) else p.__html__()
+                                                   for p in self.parts)
+
+    def __reduce__(self):
+        return (_Joined, (self.parts, self.separator))
 
 
 def _rebuild_msg(template: str, params: dict) -> Msg:

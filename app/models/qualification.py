@@ -12,6 +12,7 @@ from flask_appbuilder import Model
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.i18n import Msg
 from app.models.mixins import utcnow
 from app.models.unit import Unit
 from app.models.workflow import WorkflowMixin, workflow_indexes
@@ -51,7 +52,7 @@ class Entrustment(WorkflowMixin, Model):
     def validity(self) -> str:
         if not self.valid_from or not self.valid_to:
             return ""
-        return f"{self.valid_from:%Y-%m-%d} 至 {self.valid_to:%Y-%m-%d}"
+        return Msg("%(start)s 至 %(end)s", start=f"{self.valid_from:%Y-%m-%d}", end=f"{self.valid_to:%Y-%m-%d}")
 
 
 class EntrustmentCertificate(Model):

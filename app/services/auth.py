@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash
 from app.extensions import db
 from app.models import AppUser, UserKind
 from app.models.mixins import utcnow
-from app.i18n import N_
+from app.i18n import Msg, N_
 from app.services import audit, validators as v
 from app.services.errors import DomainError, ValidationFailed
 from app.services.registration import hash_password
@@ -36,9 +36,9 @@ def find_login_user(identifier: str) -> AppUser | None:
 
 def _lock_message(until: dt.datetime | None) -> str:
     if until is None or until <= utcnow():
-        return "连续登录失败次数过多，账号已锁定，请稍后再试或通过忘记密码重置"
+        return N_("连续登录失败次数过多，账号已锁定，请稍后再试或通过忘记密码重置")
     minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
-    return f"连续登录失败次数过多，账号已锁定，请{minutes}分钟后再试或通过忘记密码重置"
+    return Msg("连续登录失败次数过多，账号已锁定，请%(minutes)s分钟后再试或通过忘记密码重置", minutes=minutes)
 
 
 def is_locked(user: AppUser) -> bool:

@@ -83,13 +83,14 @@ def standing(unit_id: int, cert_no: str, day: dt.date | None = None) -> Standing
     invalid: list[str] = []
     expired: list[str] = []
     if out.national is None:
-        invalid.append(f"注册证{cert_no}不在国家医保耗材注册证数据中")
+        invalid.append(Msg("注册证%(no)s不在国家医保耗材注册证数据中", no=cert_no))
     if out.record is None:
-        invalid.append(f"本单位耗材注册证列表中没有注册证{cert_no}")
+        invalid.append(Msg("本单位耗材注册证列表中没有注册证%(no)s", no=cert_no))
     elif out.record.state != State.EFFECTIVE.value:
-        invalid.append(f"注册证{cert_no}当前为“{STATE_LABELS.get(out.record.state, out.record.state)}”，尚未生效")
+        invalid.append(Msg("注册证%(no)s当前为“%(state)s”，尚未生效", no=cert_no,
+                           state=Msg(STATE_LABELS.get(out.record.state, out.record.state))))
     if out.national is not None and is_expired(out.national.valid_to, day):
-        expired.append(f"注册证{cert_no}已过期（有效期至{out.national.valid_to:%Y-%m-%d}）")
+        expired.append(Msg("注册证%(no)s已过期（有效期至%(date)s）", no=cert_no, date=f"{out.national.valid_to:%Y-%m-%d}"))
     unit = db.session.get(Unit, unit_id)
     out.needs_entrustment = out.national is not None and unit is not None and \
         (out.national.registrant or "").strip() != (unit.name or "").strip()
@@ -99,14 +100,15 @@ def standing(unit_id: int, cert_no: str, day: dt.date | None = None) -> Standing
         current = [e for e in effective if not is_expired(e.valid_to, day)
                    and (e.valid_from is None or e.valid_from <= day)]
         if not effective:
-            invalid.append(f"注册证{cert_no}的注册人不是本单位，须有已生效的委托授权关联该注册证")
+            invalid.append(Msg("注册证%(no)s的注册人不是本单位，须有已生效的委托授权关联该注册证", no=cert_no))
         elif not current:
             late = [e for e in effective if is_expired(e.valid_to, day)]
             if late:
-                expired.append("委托授权" + "、".join(e.number or str(e.id) for e in late)
-                               + f"已过期（有效期至{max(e.valid_to for e in late):%Y-%m-%d}）")
+                expired.append(Msg("委托授权%(numbers)s已过期（有效期至%(date)s）",
+                                   numbers="、".join(e.number or str(e.id) for e in late),
+                                   date=f"{max(e.valid_to for e in late):%Y-%m-%d}"))
             else:
-                invalid.append(f"关联注册证{cert_no}的委托授权尚未到有效期开始日期")
+                invalid.append(Msg("关联注册证%(no)s的委托授权尚未到有效期开始日期", no=cert_no))
     out.reasons = invalid + expired
     out.flag = FLAG_INVALID if invalid else (FLAG_EXPIRED if expired else None)
     return out
@@ -122,7 +124,7 @@ def product_standing(product: QualProduct, day: dt.date | None = None) -> Standi
     number = certificate_number_of_code(product.code)
     if number is None:
         return Standing(cert_no="", flag=FLAG_INVALID,
-                        reasons=[f"编码{product.code[:20]}在国家医保耗材单件数据中没有对应的注册证"])
+                        reasons=[Msg("编码%(code)s在国家医保耗材单件数据中没有对应的注册证", code=product.code[:20])])
     return standing(product.unit_id, number, day)
 
 
@@ -141,7 +143,7 @@ def standings_for_codes(unit_id: int, codes, day: dt.date | None = None) -> dict
         number = numbers.get(code)
         if number is None:
             out[code] = Standing(cert_no="", flag=FLAG_INVALID,
-                                 reasons=[f"编码{code}在国家医保耗材单件数据中没有对应的注册证"])
+                                 reasons=[Msg("编码%(code)s在国家医保耗材单件数据中没有对应的注册证", code=code)])
             continue
         if number not in cache:
             cache[number] = standing(unit_id, number, day)

@@ -110,7 +110,7 @@ def _packaging_usage(category: str, name: str) -> str | None:
     else:
         return None
     count = db.session.scalar(select(func.count(QualProduct.id)).where(used))
-    return f"产品包装 {count} 条" if count else None
+    return Msg("产品包装 %(count)s 条", count=count) if count else None
 
 
 @dictionary.register_rename_hook
@@ -192,24 +192,24 @@ def add_items(actor: AppUser, codes: Iterable[str]) -> list[QualItem]:
 def parse_ratio(value: Any, label: str, required: bool) -> tuple[int | None, str | None]:
     """An integer ≥ 1 (Excel may hand 10.0); otherwise a reason naming the column."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return None, (f"{label}必填" if required else None)
+        return None, (Msg("%(label)s必填", label=Msg(label)) if required else None)
     if isinstance(value, bool):
-        return None, f"{label}必须为大于等于1的整数"
+        return None, Msg("%(label)s必须为大于等于1的整数", label=Msg(label))
     if isinstance(value, float):
         if not value.is_integer():
-            return None, f"{label}必须为大于等于1的整数（不能为小数）"
+            return None, Msg("%(label)s必须为大于等于1的整数（不能为小数）", label=Msg(label))
         value = int(value)
     if isinstance(value, str):
         # Word/WPS paste full-width digits (１０) and spaces: NFKC makes them plain; anything
         # else that str.isdigit() would pass (², ①, other scripts) is refused, never int()'d.
         text = unicodedata.normalize("NFKC", value).strip()
         if not PLAIN_INTEGER.fullmatch(text):
-            return None, f"{label}必须为大于等于1的整数"
+            return None, Msg("%(label)s必须为大于等于1的整数", label=Msg(label))
         value = int(text)
     if not isinstance(value, int) or value < 1:
-        return None, f"{label}必须为大于等于1的整数"
+        return None, Msg("%(label)s必须为大于等于1的整数", label=Msg(label))
     if value > 1_000_000:
-        return None, f"{label}过大"
+        return None, Msg("%(label)s过大", label=Msg(label))
     return value, None
 
 
@@ -236,9 +236,9 @@ def packaging_errors(unit_id: int, code: str, min_unit: str | None, pack_unit: s
         owner = (unit_items or {}).get(code[:20]) if unit_items is not None else db.session.scalar(
             select(QualItem).where(QualItem.unit_id == unit_id, QualItem.code == code[:20]))
         if owner is None:
-            errors["code"] = f"编码{code}不属于本单位耗材单件列表中的单件"
+            errors["code"] = Msg("编码%(code)s不属于本单位耗材单件列表中的单件", code=code)
         elif item is not None and owner.id != item.id:
-            errors["code"] = f"编码{code}不属于当前单件{item.code}"
+            errors["code"] = Msg("编码%(code)s不属于当前单件%(item)s", code=code, item=item.code)
         else:
             if known_specs is not None:
                 status = STATUS_ACTIVE if code in known_specs else (
@@ -246,20 +246,20 @@ def packaging_errors(unit_id: int, code: str, min_unit: str | None, pack_unit: s
             else:
                 status = db.session.scalar(select(NationalSpec.status).where(NationalSpec.code == code))
             if status is None:
-                errors["code"] = f"编码{code}不在国家医保耗材规格型号数据中"
+                errors["code"] = Msg("编码%(code)s不在国家医保耗材规格型号数据中", code=code)
             elif status == STATUS_DEACTIVATED:
-                errors["code"] = f"编码{code}已被国家平台停用，不能新增或提交包装；如有转码，请使用“转码”"
+                errors["code"] = Msg("编码%(code)s已被国家平台停用，不能新增或提交包装；如有转码，请使用“转码”", code=code)
     min_unit = (min_unit or "").strip()
     pack_unit = (pack_unit or "").strip()
     mid_unit = (mid_unit or "").strip()
     if not min_unit:
         errors["min_unit"] = N_("最小计量单位必填")
     elif min_unit not in measure_units:
-        errors["min_unit"] = f"最小计量单位“{min_unit}”不在数据字典中"
+        errors["min_unit"] = Msg("最小计量单位“%(unit)s”不在数据字典中", unit=min_unit)
     if not pack_unit:
         errors["pack_unit"] = N_("最小包装单位必填")
     elif pack_unit not in package_units:
-        errors["pack_unit"] = f"最小包装单位“{pack_unit}”不在数据字典中"
+        errors["pack_unit"] = Msg("最小包装单位“%(unit)s”不在数据字典中", unit=pack_unit)
     ratio, err = parse_ratio(pack_ratio, "最小包装转换比", required=True)
     if err:
         errors["pack_ratio"] = err
@@ -267,9 +267,9 @@ def packaging_errors(unit_id: int, code: str, min_unit: str | None, pack_unit: s
     if err:
         errors["mid_ratio"] = err
     if mid_unit and mid_unit not in package_units:
-        errors["mid_unit"] = f"中包装单位“{mid_unit}”不在数据字典中"
+        errors["mid_unit"] = Msg("中包装单位“%(unit)s”不在数据字典中", unit=mid_unit)
     if bool(mid_unit) != (mid is not None) and "mid_ratio" not in errors:
-        errors["mid_ratio" if mid_unit else "mid_unit"] = "中包装单位和中包装转换比须同时填写或同时不填"
+        errors["mid_ratio" if mid_unit else "mid_unit"] = N_("中包装单位和中包装转换比须同时填写或同时不填")
     if not errors and check_duplicates:
         key = packaging_key(code, min_unit, pack_unit, ratio, mid_unit, mid)
         if key in existing_packaging_keys(unit_id, codes=[code], exclude_ids=exclude_ids):

@@ -150,13 +150,13 @@ def entrustment_errors(kind, principal, valid_from, valid_to, cert_nos, slots: s
     for no in cert_nos:
         cert = national.certificate(no)
         if cert is None:
-            problems.append(f"{no}不在国家医保耗材注册证数据中")
+            problems.append(Msg("%(no)s不在国家医保耗材注册证数据中", no=no))
         elif kind == "agent" and not national.is_imported(cert):
-            problems.append(f"{no}为境内注册证，境外代理只能关联进口注册证")
+            problems.append(Msg("%(no)s为境内注册证，境外代理只能关联进口注册证", no=no))
         elif no not in kept and chain.is_expired(cert.valid_to):
-            problems.append(f"{no}已过期（有效期至{cert.valid_to:%Y-%m-%d}），不能关联")
+            problems.append(Msg("%(no)s已过期（有效期至%(date)s），不能关联", no=no, date=f"{cert.valid_to:%Y-%m-%d}"))
     if problems:
-        errors["certificates"] = "；".join(problems)
+        errors["certificates"] = Msg.join(problems)
     elif for_submit and not cert_nos:
         errors["certificates"] = N_("请点击关联注册证，至少选择一个注册证")
     return errors

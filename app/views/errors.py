@@ -28,9 +28,26 @@ MAINTENANCE_TITLE = N_("系统维护中")
 MAINTENANCE_MESSAGE = N_("系统维护中，请稍后再试")
 
 
+class _Views:
+    """FAB's views by endpoint name, read when asked: a view added after start-up (before the
+    first request) is guarded like the others, never missed by a snapshot."""
+
+    def __init__(self, app):
+        self.app = app
+        self._by_name: dict = {}
+        self._count = -1
+
+    def get(self, name: str):
+        baseviews = self.app.appbuilder.baseviews
+        if len(baseviews) != self._count:
+            self._by_name = {type(v).__name__: v for v in baseviews}
+            self._count = len(baseviews)
+        return self._by_name.get(name)
+
+
 def _refuse_unknown_actions(app) -> None:
     """FAB's action/action_post crash (500) on an action name the view lacks: 404 instead."""
-    views = {type(v).__name__: v for v in app.appbuilder.baseviews}
+    views = _Views(app)
 
     @app.before_request
     def check_action_name():
@@ -49,7 +66,7 @@ def _refuse_junk_list_args(app) -> None:
     and index filters by ``_flt_<i>``: junk there is a 400, never a 500."""
     from flask_appbuilder.views import ModelView
 
-    views = {type(v).__name__: v for v in app.appbuilder.baseviews}
+    views = _Views(app)
 
     @app.before_request
     def check_list_args():

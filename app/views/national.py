@@ -30,7 +30,7 @@ from wtforms import HiddenField, StringField
 
 from app.excel import XLSX_MIMETYPE
 from app.extensions import db
-from app.i18n import N_
+from app.i18n import Msg, N_
 from app.models.dictionary import DICTIONARY_CATEGORIES, MEASURE_UNIT
 from app import jobs
 from app.models.national import ORIGIN_LABELS, NationalRelease
@@ -197,8 +197,8 @@ class NationalImportView(BaseView):
         if not self.appbuilder.sm.has_access("can_add", self.class_permission_name):
             return "Request Entity Too Large", 413
         return self._page(UploadForm(formdata=None),
-                          error=f"文件过大，网页上传的文件不能超过{upload_limit() // (1024 * 1024)}MB；"
-                                "更大的文件请使用命令行导入"), 413
+                          error=Msg("文件过大，网页上传的文件不能超过%(mb)sMB；更大的文件请使用命令行导入",
+                                    mb=upload_limit() // (1024 * 1024))), 413
 
     @expose("/upload", methods=["POST"])
     @has_access

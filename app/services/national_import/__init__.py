@@ -152,7 +152,7 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
     file as a whole is refused.  Either way the run is logged (``national_import``) and audited.
     """
     if label is None:
-        label = sources[0][1] if len(sources) == 1 else f"{sources[0][1]} 等 {len(sources)} 个文件"
+        label = sources[0][1] if len(sources) == 1 else Msg("%(name)s 等 %(n)s 个文件", name=sources[0][1], n=len(sources))
     result = ImportResult(filename=label)
     limit = max_bytes() if limit is None else limit
     report = progress or (lambda done, total, note: None)
@@ -185,19 +185,19 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
             for sheet_label, plan in plans:
                 if stage is None or stage.kind is not plan.kind:
                     if stage is not None:
-                        report(done, total_rows, f"合并{stage.kind.label}")
+                        report(done, total_rows, Msg("合并%(kind)s", kind=Msg(stage.kind.label)))
                         stage.merge()  # parents are in the database before their children
                     stage = loader.STAGES.get(plan.kind.key, loader.Stage)(plan.kind, result, now, sheet_names, release)
                 sheet_names.append(sheet_label)
                 sheet_index = len(sheet_names) - 1
                 if stage.pg and plan.kind.key in checks.SQL_CHECKS and plan.sheet.csv_source and plan.sheet.max_rows is None:
                     stage.flush()
-                    label_ = f"读取{plan.kind.label}"
+                    label_ = Msg("读取%(kind)s", kind=Msg(plan.kind.label))
                     copied = stage.copy_csv(sheet_index, plan, (lambda n, base=done, note=label_: report(
                         base + max(n - plan.header_row, 0), total_rows, note)) if progress else None)
                     if copied is not None:
                         done += copied
-                        report(done, total_rows, f"读取{plan.kind.label}")
+                        report(done, total_rows, label_)
                         continue
                 check = CHECKS[plan.kind.key]
                 key_field = plan.kind.key_field
@@ -211,16 +211,16 @@ def import_release(sources: list[Source], *, label: str | None = None, user=None
                         stage.add(sheet_index, number, row)
                     done += 1
                     if done % PROGRESS_EVERY == 0:
-                        report(done, total_rows, f"读取{plan.kind.label}")
+                        report(done, total_rows, Msg("读取%(kind)s", kind=Msg(plan.kind.label)))
             if stage is not None:
-                report(done, total_rows, f"合并{stage.kind.label}")
+                report(done, total_rows, Msg("合并%(kind)s", kind=Msg(stage.kind.label)))
                 stage.merge()
             c = result.counts
             release.added += sum(c[k].inserted for k in DATA_KINDS)
             release.changed += sum(c[k].updated for k in DATA_KINDS)
             release.deactivated += c["deactivation"].updated
             release.transferred += c["transfer"].inserted + c["transfer"].updated
-            report(done, done, "完成")
+            report(done, done, N_("完成"))
         except ExcelError as exc:
             raise ImportRefused(exc.message) from exc
         except IntegrityError as exc:

@@ -40,8 +40,8 @@ def plan_sheets(table: TableFile, result: ImportResult) -> list[PlannedSheet]:
             continue  # an empty sheet
         kind = detect_kind(headers, sheet.name)
         if kind is None:
-            problems.append(f"工作表“{sheet.name}”的表头无法识别（第{header_row}行：{'、'.join(h for h in headers if h)}）；"
-                            f"请使用导入模板的表头")
+            problems.append(Msg("工作表“%(sheet)s”的表头无法识别（第%(row)s行：%(headers)s）；请使用导入模板的表头",
+                                sheet=sheet.name, row=header_row, headers="、".join(h for h in headers if h)))
             continue
         mapping = header_map(kind)
         columns: dict[int, str] = {}
@@ -54,17 +54,19 @@ def plan_sheets(table: TableFile, result: ImportResult) -> list[PlannedSheet]:
                 result.ignored_columns.append(f"{sheet.name}：{header}")
                 continue
             if name in seen:
-                problems.append(f"工作表“{sheet.name}”的列“{header}”与“{seen[name]}”重复")
+                problems.append(Msg("工作表“%(sheet)s”的列“%(column)s”与“%(other)s”重复", sheet=sheet.name,
+                                    column=header, other=seen[name]))
                 continue
             seen[name] = header
             columns[idx] = name
         missing = [f.header for f in kind.fields if f.required and f.name not in seen]
         if missing:
-            problems.append(f"工作表“{sheet.name}”（{kind.label}）缺少必填列：{'、'.join(missing)}")
+            problems.append(Msg("工作表“%(sheet)s”（%(kind)s）缺少必填列：%(columns)s", sheet=sheet.name,
+                                kind=Msg(kind.label), columns="、".join(missing)))
             continue
         plans.append(PlannedSheet(sheet, kind, header_row, columns))
     if problems:
-        raise ImportRefused("；".join(problems))
+        raise ImportRefused(Msg.join(problems))
     if not plans:
         raise ImportRefused(N_("文件中没有可导入的数据（请使用导入模板，第一行为表头）"))
     order = {k.key: i for i, k in enumerate(KINDS)}
