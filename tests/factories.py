@@ -1,8 +1,12 @@
 """Real objects through real services (never mocked permissions)."""
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import random
+import uuid
+from typing import Callable, Iterator
 
 from stdnum.cn import ric, uscc
 
@@ -157,3 +161,45 @@ def sms_text(phone: str | None = None) -> str:
     full = sms.dev_text(message)
     assert full is not None, "the development outbox does not hold this message"
     return full
+
+
+@contextlib.contextmanager
+def scratch_app(tmp_path, before_create: Callable[[], None] | None = None) -> Iterator:
+    """A fresh app on a database of its own — a file on SQLite, a new database beside
+    TEST_DATABASE_URL's on PostgreSQL — with its app context pushed; the database is dropped
+    afterwards.  ``before_create`` runs before ``create_app`` (e.g. registering a record type)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from app import create_app
+    from config import TestConfig
+
+    base = os.environ.get("TEST_DATABASE_URL")
+    admin = None
+    if not base or base.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'scratch.db'}"
+    else:
+        name = f"scratch_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+
+    class ScratchConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+
+    try:
+        if before_create:
+            before_create()
+        app = create_app(ScratchConfig)
+        with app.app_context():
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()

@@ -9,49 +9,30 @@ records through FAB's actions, while another unit's ids are 404 on every route.
 """
 from __future__ import annotations
 
-import os
-import uuid
-from typing import Optional
-
 import pytest
 from flask_appbuilder import Model
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from jinja2 import ChoiceLoader, DictLoader
-from sqlalchemy import Integer, String, create_engine, select, text as sql
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import UnitCategory, UnitRole
-from app.models.workflow import WorkflowHistory, WorkflowMixin
+from app.models.workflow import WorkflowHistory
 from app.views.workflow import WorkflowModelView
 from app.workflow import engine, registry
 from app.workflow.registry import RecordType
-from config import TestConfig
 from tests.conftest import IsolatedClient, csrf_token, login, text
-from tests.factories import PASSWORD, make_certified
+from tests.factories import PASSWORD, make_certified, scratch_app
+from tests.sample_record import SampleRecord, SampleBase
 
 
-class _TestOnly(DeclarativeBase):
-    pass
-
-
-class Sample(WorkflowMixin, _TestOnly):
-    __tablename__ = "test_only_sample"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    unit_id: Mapped[int] = mapped_column(Integer, nullable=False)
-    revision_of_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
-    number: Mapped[str] = mapped_column(String(40), nullable=False)
-
-
-SAMPLE = RecordType(key="sample_page", model=Sample, label="测试样例", menu_key="consumable_item",
+SAMPLE = RecordType(key="sample", model=SampleRecord, label="测试样例", menu_key="consumable_item",
                     review_label="测试样例", number_field="number", search_fields=("number",))
 
 
 # -- the whole view of the new record type ------------------------------------------------------
 class SampleView(WorkflowModelView):
-    datamodel = SQLAInterface(Sample)
+    datamodel = SQLAInterface(SampleRecord)
     route_base = "/test-only/samples"
     record_type = SAMPLE
     class_permission_name = "ConsumableItemView"  # the menu it belongs to grants its permissions
@@ -76,56 +57,26 @@ TEMPLATES = {
 }
 
 
-def _scratch_url(tmp_path) -> tuple[str, callable]:
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base or base.startswith("sqlite"):
-        return f"sqlite:///{tmp_path / 'record_type_view.db'}", lambda: None
-    name = f"rtv_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sql(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(base).set(database=name).render_as_string(hide_password=False), drop
-
-
 @pytest.fixture
 def sample_app(tmp_path):
     """A fresh app with the test-only record type and its view, before its first request."""
-    from app import create_app
     from app.security.roles import sync_roles
 
-    url, drop = _scratch_url(tmp_path)
-
-    class SampleConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    registry.register_record_type(SAMPLE)
-    application = create_app(SampleConfig)
-    ctx = application.app_context()
-    ctx.push()
     try:
-        application.appbuilder.add_view_no_menu(SampleView)
-        application.jinja_env.loader = ChoiceLoader([DictLoader(TEMPLATES), application.jinja_env.loader])
-        Model.metadata.create_all(db.engine)
-        _TestOnly.metadata.create_all(db.engine)
-        sync_roles()
-        application.test_client_class = IsolatedClient
-        yield application
+        with scratch_app(tmp_path, before_create=lambda: registry.register_record_type(SAMPLE)) as application:
+            application.appbuilder.add_view_no_menu(SampleView)
+            application.jinja_env.loader = ChoiceLoader([DictLoader(TEMPLATES), application.jinja_env.loader])
+            Model.metadata.create_all(db.engine)
+            SampleBase.metadata.create_all(db.engine)
+            sync_roles()
+            application.test_client_class = IsolatedClient
+            yield application
     finally:
-        db.session.remove()
-        db.engine.dispose()
-        ctx.pop()
         registry.unregister_record_type(SAMPLE)
-        drop()
 
 
-def _sample(user, number: str) -> Sample:
-    record = Sample(unit_id=user.unit_id, number=number)
+def _sample(user, number: str) -> SampleRecord:
+    record = SampleRecord(unit_id=user.unit_id, number=number)
     db.session.add(record)
     engine.record_created(record, user)
     db.session.commit()
@@ -154,21 +105,21 @@ def test_a_new_record_type_gets_its_pages_and_actions_from_one_small_view(sample
     resp = client.post(f"/test-only/samples/action/submit/{ids[0]}", data={"csrf_token": token})
     assert resp.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Sample, ids[0]).state == engine.State.PENDING_INITIAL.value
+    assert db.session.get(SampleRecord, ids[0]).state == engine.State.PENDING_INITIAL.value
     # 撤回
     client.post(f"/test-only/samples/action/withdraw/{ids[0]}", data={"csrf_token": token})
     db.session.expire_all()
-    assert db.session.get(Sample, ids[0]).state == engine.State.DRAFT.value
+    assert db.session.get(SampleRecord, ids[0]).state == engine.State.DRAFT.value
     # 批量提交 of the ticked rows
     client.post("/test-only/samples/action_post",
                 data={"csrf_token": token, "action": "submit", "rowid": [str(ids[1]), str(ids[2])]})
     db.session.expire_all()
-    assert {db.session.get(Sample, i).state for i in ids[1:3]} == {engine.State.PENDING_INITIAL.value}
+    assert {db.session.get(SampleRecord, i).state for i in ids[1:3]} == {engine.State.PENDING_INITIAL.value}
     # 变更记录: create, submit, withdraw of the first record
     history = text(client.get(f"/test-only/samples/history/{ids[0]}"))
     assert "变更记录" in history
     actions = list(db.session.scalars(select(WorkflowHistory.action).where(
-        WorkflowHistory.record_type == "sample_page", WorkflowHistory.record_id == ids[0])
+        WorkflowHistory.record_type == "sample", WorkflowHistory.record_id == ids[0])
         .order_by(WorkflowHistory.id)))
     assert actions == ["create", "submit", "withdraw"]
 
@@ -182,5 +133,5 @@ def test_a_new_record_type_gets_its_pages_and_actions_from_one_small_view(sample
                        data={"csrf_token": token, "action": "submit", "rowid": [str(ids[0]), str(ids[3])]})
     assert resp.status_code == 404
     db.session.expire_all()
-    assert db.session.get(Sample, ids[3]).state == engine.State.DRAFT.value
-    assert db.session.get(Sample, ids[0]).state == engine.State.DRAFT.value  # the batch ran for none
+    assert db.session.get(SampleRecord, ids[3]).state == engine.State.DRAFT.value
+    assert db.session.get(SampleRecord, ids[0]).state == engine.State.DRAFT.value  # the batch ran for none

@@ -1,62 +1,35 @@
 """`flask db upgrade` on an empty database builds exactly the models' schema."""
 from __future__ import annotations
 
-import os
-import uuid
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
-from config import TestConfig
+from tests.factories import scratch_app
 
 
-def _scratch_url(tmp_path) -> tuple[str, callable]:
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base or base.startswith("sqlite"):
-        return f"sqlite:///{tmp_path / 'migrations.db'}", lambda: None
-    name = f"mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(base).set(database=name).render_as_string(hide_password=False), drop
+def _insert_unit(conn, contact_id_number: str) -> None:
+    """Unit 1 as an older release stores it (columns of 0001_foundation)."""
+    conn.execute(text(
+        "INSERT INTO unit (id, category, name, credit_code, contact_name, contact_id_number, contact_phone,"
+        " active, created_at) VALUES (1, 'designated', '单位', '91440101MA5CXXXX0X', '李四', :c,"
+        " '13800000001', TRUE, CURRENT_TIMESTAMP)"), {"c": contact_id_number})
 
 
 def test_upgrade_from_empty_matches_models(tmp_path):
     from flask_appbuilder import Model
 
-    from app import create_app
+    with scratch_app(tmp_path):
+        upgrade()
+        from app.extensions import db
 
-    url, drop = _scratch_url(tmp_path)
-
-    class MigrationConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    try:
-        app = create_app(MigrationConfig)
-        with app.app_context():
-            upgrade()
-            from app.extensions import db
-
-            tables = set(inspect(db.engine).get_table_names())
-            assert {"ab_user", "ab_role", "unit", "audit_log", "sms_message", "ca_binding",
-                    "role_ceiling"} <= tables
-            with db.engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn), Model.metadata)
-            assert diff == [], f"models and migrations differ: {diff}"
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        drop()
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"ab_user", "ab_role", "unit", "audit_log", "sms_message", "ca_binding",
+                "role_ceiling"} <= tables
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Model.metadata)
+        assert diff == [], f"models and migrations differ: {diff}"
 
 
 def test_upgrade_from_previous_release_encrypts_id_numbers_and_scrubs_sms(tmp_path):
@@ -64,56 +37,41 @@ def test_upgrade_from_previous_release_encrypts_id_numbers_and_scrubs_sms(tmp_pa
     keyed hash, passwords and codes in stored SMS replaced by the mark; downgrade restores."""
     from flask_migrate import downgrade
 
-    from app import create_app
     from app.security import pii
 
-    url, drop = _scratch_url(tmp_path)
-
-    class MigrationConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
     contact, operator_number = "11010519491231002X", "110105194912310037"
-    try:
-        app = create_app(MigrationConfig)
-        with app.app_context():
-            from app.extensions import db
+    with scratch_app(tmp_path):
+        from app.extensions import db
 
-            upgrade(revision="0012_chain")
-            with db.engine.begin() as conn:
+        upgrade(revision="0012_chain")
+        with db.engine.begin() as conn:
+            _insert_unit(conn, contact)
+            for uid, number in ((1, operator_number), (2, operator_number.lower())):  # same person twice
                 conn.execute(text(
-                    "INSERT INTO unit (id, category, name, credit_code, contact_name, contact_id_number, contact_phone,"
-                    " active, created_at) VALUES (1, 'designated', '单位', '91440101MA5CXXXX0X', '李四', :c,"
-                    " '13800000001', TRUE, CURRENT_TIMESTAMP)"), {"c": contact})
-                for uid, number in ((1, operator_number), (2, operator_number.lower())):  # same person twice
-                    conn.execute(text(
-                        "INSERT INTO ab_user (id, first_name, last_name, username, email, active, kind, unit_id,"
-                        " phone, id_number) VALUES (:id, '王', '', :u, :e, TRUE, 'operator', 1, :p, :n)"),
-                        {"id": uid, "u": f"1390000000{uid}", "e": f"{uid}@x.invalid", "p": f"1390000000{uid}",
-                         "n": number})
-                conn.execute(text(
-                    "INSERT INTO sms_message (id, created_at, phone, purpose, content, status) VALUES"
-                    " (1, CURRENT_TIMESTAMP, '13900000001', 'operator_password', '登录账号：13900000001，密码：Ab12cd34ef。', 'stored'),"
-                    " (2, CURRENT_TIMESTAMP, '13900000001', 'password_reset', '验证码：123456，5分钟内有效', 'stored')"))
-            upgrade()
-            with db.engine.connect() as conn:
-                raw_contact, contact_hash = conn.execute(
-                    text("SELECT contact_id_number, contact_id_number_hash FROM unit")).one()
-                users = conn.execute(text("SELECT id_number, id_number_hash FROM ab_user ORDER BY id")).all()
-                texts = [r[0] for r in conn.execute(text("SELECT content FROM sms_message ORDER BY id"))]
-            assert pii.is_token(raw_contact) and pii.decrypt(raw_contact) == contact
-            assert contact_hash == pii.keyed_hash(contact)
-            assert all(pii.is_token(u[0]) and pii.decrypt(u[0]) == operator_number for u in users)
-            assert users[0][1] == pii.keyed_hash(operator_number) and users[1][1] is None  # duplicate: no hash
-            assert texts == ["登录账号：13900000001，密码：******。", "验证码：******，5分钟内有效"]
+                    "INSERT INTO ab_user (id, first_name, last_name, username, email, active, kind, unit_id,"
+                    " phone, id_number) VALUES (:id, '王', '', :u, :e, TRUE, 'operator', 1, :p, :n)"),
+                    {"id": uid, "u": f"1390000000{uid}", "e": f"{uid}@x.invalid", "p": f"1390000000{uid}",
+                     "n": number})
+            conn.execute(text(
+                "INSERT INTO sms_message (id, created_at, phone, purpose, content, status) VALUES"
+                " (1, CURRENT_TIMESTAMP, '13900000001', 'operator_password', '登录账号：13900000001，密码：Ab12cd34ef。', 'stored'),"
+                " (2, CURRENT_TIMESTAMP, '13900000001', 'password_reset', '验证码：123456，5分钟内有效', 'stored')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            raw_contact, contact_hash = conn.execute(
+                text("SELECT contact_id_number, contact_id_number_hash FROM unit")).one()
+            users = conn.execute(text("SELECT id_number, id_number_hash FROM ab_user ORDER BY id")).all()
+            texts = [r[0] for r in conn.execute(text("SELECT content FROM sms_message ORDER BY id"))]
+        assert pii.is_token(raw_contact) and pii.decrypt(raw_contact) == contact
+        assert contact_hash == pii.keyed_hash(contact)
+        assert all(pii.is_token(u[0]) and pii.decrypt(u[0]) == operator_number for u in users)
+        assert users[0][1] == pii.keyed_hash(operator_number) and users[1][1] is None  # duplicate: no hash
+        assert texts == ["登录账号：13900000001，密码：******。", "验证码：******，5分钟内有效"]
 
-            downgrade(revision="0012_chain")
-            with db.engine.connect() as conn:
-                assert conn.execute(text("SELECT contact_id_number FROM unit")).scalar() == contact
-                assert conn.execute(text("SELECT id_number FROM ab_user WHERE id = 1")).scalar() == operator_number
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        drop()
+        downgrade(revision="0012_chain")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT contact_id_number FROM unit")).scalar() == contact
+            assert conn.execute(text("SELECT id_number FROM ab_user WHERE id = 1")).scalar() == operator_number
 
 
 def test_upgrade_from_previous_release_converts_product_import_logs(tmp_path):
@@ -124,47 +82,32 @@ def test_upgrade_from_previous_release_converts_product_import_logs(tmp_path):
 
     from flask_migrate import downgrade
 
-    from app import create_app
     from app.services import import_log
-
-    url, drop = _scratch_url(tmp_path)
-
-    class MigrationConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
 
     legacy = [[3, ["C0901010100000006626000000", "支", "盒", "0", "", ""], "最小包装转换比必须为大于等于1的整数"],
               [5, [], "x"]]
-    try:
-        app = create_app(MigrationConfig)
-        with app.app_context():
-            from app.extensions import db
+    with scratch_app(tmp_path):
+        from app.extensions import db
 
-            upgrade(revision="0015_api_keys")
-            with db.engine.begin() as conn:
-                conn.execute(text(
-                    "INSERT INTO unit (id, category, name, credit_code, contact_name, contact_id_number, contact_phone,"
-                    " active, created_at) VALUES (1, 'designated', '单位', '91440101MA5CXXXX0X', '李四', 'x',"
-                    " '13800000001', TRUE, CURRENT_TIMESTAMP)"))
-                conn.execute(text(
-                    "INSERT INTO product_import (id, token, unit_id, filename, created_at, saved, rejected,"
-                    " errors_json) VALUES (1, 't1', 1, 'a.xlsx', CURRENT_TIMESTAMP, 0, 2, :j),"
-                    " (2, 't2', 1, 'b.xlsx', CURRENT_TIMESTAMP, 1, 0, NULL)"), {"j": json.dumps(legacy)})
-            upgrade()
-            with db.engine.connect() as conn:
-                stored = conn.execute(text("SELECT errors_json FROM product_import ORDER BY id")).scalars().all()
-                indexes = {i["name"] for i in inspect(conn).get_indexes("product_import")}
-            rows = import_log.loads(stored[0])
-            assert [(r.sheet, r.row, r.key, r.reason, r.kind) for r in rows] == [
-                ("耗材产品包装", 3, "C0901010100000006626000000", "最小包装转换比必须为大于等于1的整数", "packaging"),
-                ("耗材产品包装", 5, "", "x", "packaging")]
-            assert rows[0].values == legacy[0][1] and stored[1] is None
-            assert "ix_product_import_created_at" in indexes
+        upgrade(revision="0015_api_keys")
+        with db.engine.begin() as conn:
+            _insert_unit(conn, "x")
+            conn.execute(text(
+                "INSERT INTO product_import (id, token, unit_id, filename, created_at, saved, rejected,"
+                " errors_json) VALUES (1, 't1', 1, 'a.xlsx', CURRENT_TIMESTAMP, 0, 2, :j),"
+                " (2, 't2', 1, 'b.xlsx', CURRENT_TIMESTAMP, 1, 0, NULL)"), {"j": json.dumps(legacy)})
+        upgrade()
+        with db.engine.connect() as conn:
+            stored = conn.execute(text("SELECT errors_json FROM product_import ORDER BY id")).scalars().all()
+            indexes = {i["name"] for i in inspect(conn).get_indexes("product_import")}
+        rows = import_log.loads(stored[0])
+        assert [(r.sheet, r.row, r.key, r.reason, r.kind) for r in rows] == [
+            ("耗材产品包装", 3, "C0901010100000006626000000", "最小包装转换比必须为大于等于1的整数", "packaging"),
+            ("耗材产品包装", 5, "", "x", "packaging")]
+        assert rows[0].values == legacy[0][1] and stored[1] is None
+        assert "ix_product_import_created_at" in indexes
 
-            downgrade(revision="0015_api_keys")
-            with db.engine.connect() as conn:
-                assert json.loads(conn.execute(text("SELECT errors_json FROM product_import WHERE id = 1"))
-                                  .scalar()) == legacy
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        drop()
+        downgrade(revision="0015_api_keys")
+        with db.engine.connect() as conn:
+            assert json.loads(conn.execute(text("SELECT errors_json FROM product_import WHERE id = 1"))
+                              .scalar()) == legacy

@@ -7,34 +7,18 @@ history and audit, the owner check by menu key and the review queue page.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import pytest
-from sqlalchemy import Integer, String, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, UnitCategory, UnitRole, WorkflowHistory
-from app.models.workflow import WorkflowMixin
 from app.security import bundles
 from app.security.roles import REVIEWER_FINAL, REVIEWER_INITIAL
 from app.workflow import engine, registry
 from app.workflow.registry import RecordType
 from tests.conftest import login, text
 from tests.factories import PASSWORD, make_certified, make_platform_user
-
-
-class _TestOnly(DeclarativeBase):
-    pass
-
-
-class SampleRecord(WorkflowMixin, _TestOnly):
-    __tablename__ = "test_only_sample_record"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    unit_id: Mapped[int] = mapped_column(Integer, nullable=False)
-    revision_of_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
-    number: Mapped[str] = mapped_column(String(40), nullable=False)
+from tests.sample_record import SampleRecord, SampleBase
 
 
 def _complete(record) -> None:
@@ -50,12 +34,12 @@ SAMPLE = RecordType(
 
 @pytest.fixture
 def sample_type(app):
-    _TestOnly.metadata.create_all(db.engine)
+    SampleBase.metadata.create_all(db.engine)
     registry.register_record_type(SAMPLE)
     yield SAMPLE
     registry.unregister_record_type(SAMPLE)
     db.session.remove()
-    _TestOnly.metadata.drop_all(db.engine)
+    SampleBase.metadata.drop_all(db.engine)
 
 
 @pytest.fixture
