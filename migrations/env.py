@@ -100,6 +100,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if conf_args.get("include_object") is None:  # indexes declared for another database only
+            from app.models.national import on_dialect
+
+            conf_args = {**conf_args, "include_object": on_dialect(connection.dialect.name)}
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
