@@ -212,7 +212,10 @@ def test_a_first_load_rebuilds_every_index_and_constraint(app, monkeypatch):
     first = snapshot(release(files))
     db.session.commit()
     if db.engine.dialect.name == "postgresql":  # each table was empty: indexes and keys dropped, then rebuilt
-        assert rebuilt[::2] == ["national_certificate", "national_item", "national_spec"]
+        # (single items and spec/models twice: their rows repeat a key, so the optimistic first load
+        # rolled back and the full path dropped and rebuilt them again)
+        assert rebuilt[::2] == ["national_certificate", "national_item", "national_item", "national_spec",
+                                "national_spec"]
         assert all(n >= 2 for n in rebuilt[1::2])
     assert constraints() == before
     assert first["counts"]["spec"]["inserted"] == 3
@@ -237,3 +240,45 @@ def test_a_first_load_that_fails_leaves_the_indexes_and_nothing_loaded(app, monk
     assert db.session.scalar(select(NationalSpec.id)) is None
     assert db.session.scalar(select(NationalCertificate.id)) is None
     assert constraints() == before
+
+
+def test_a_clean_first_load_skips_the_repeated_key_and_parent_passes(app, monkeypatch):
+    """An empty table and a clean release: rows in at once, the rebuilt unique key and the INSERT's
+    join to the parents are the proof (no repeated-key sort, no anti-join); the same rows and counts."""
+    monkeypatch.setattr(ni.loader, "BULK_MIN_ROWS", 1)
+    created = []
+    create = ni.loader.Stage._create
+
+    def spy(self, name, body):
+        created.append(name)
+        return create(self, name, body)
+
+    monkeypatch.setattr(ni.loader.Stage, "_create", spy)
+    files = [(csv_bytes([CERT_HEADERS, CERT_A, CERT_B]), "1.csv"), (csv_bytes([ITEM_HEADERS, ITEM_A]), "2.csv"),
+             (csv_bytes(SPEC_ROWS[:4]), "3.csv")]
+    out = snapshot(release(files))
+    if db.engine.dialect.name == "postgresql":  # SQLite has no first-load path: it always checks
+        assert [n for n in created if n.endswith(("_dup_keys", "_orphan"))] == []
+    assert out["counts"]["spec"]["inserted"] == 2 and out["counts"]["item"]["inserted"] == 1
+    assert out["counts"]["certificate"]["inserted"] == 2 and not out["errors"]
+    db.session.commit()
+    wipe()
+    monkeypatch.setattr(ni.loader, "BULK_MIN_ROWS", 10 ** 9)  # the full path: the same answer
+    assert snapshot(release(files)) == out
+
+
+@pytest.mark.parametrize("bulk", [1, 10 ** 9])
+def test_a_first_load_with_repeated_keys_or_missing_parents_names_every_rejected_row(app, monkeypatch, bulk):
+    """The optimistic first load meets a repeated key and a missing parent: it rolls back to where it
+    started and takes the full path, with the same report, counts and rows as without it."""
+    monkeypatch.setattr(ni.loader, "BULK_MIN_ROWS", bulk)
+    before = constraints()
+    files = [(csv_bytes([CERT_HEADERS, CERT_A, CERT_B]), "1.csv"), (csv_bytes(ITEM_ROWS), "2.csv"),
+             (csv_bytes(SPEC_ROWS), "3.csv")]
+    out = compare_paths(monkeypatch, files, expect_sql=True)
+    reasons = {(sheet, row): reason for sheet, row, _, reason in out["errors"]}
+    assert reasons[("2.csv：2", 14)] == "注册备案号“国械注准20990000000”不在注册证数据中，请先导入该注册证"
+    assert reasons[("2.csv：2", 15)] == "20位码“C0901010100000006626”与第2行重复"
+    assert out["counts"]["item"] == {"inserted": 3, "updated": 0, "unchanged": 0, "rejected": 11}
+    assert out["counts"]["spec"] == {"inserted": 3, "updated": 0, "unchanged": 0, "rejected": 11}
+    assert constraints() == before  # every index and key rebuilt after the rolled-back attempt

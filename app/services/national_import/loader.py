@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Callable
 
 from sqlalchemy import Date, DateTime, Integer, bindparam, text
+from sqlalchemy.exc import IntegrityError
 
 from app.excel import cell_text
 from app.extensions import db
@@ -145,6 +146,8 @@ class Stage:
             sql("SET LOCAL default_statistics_target = 10")
             sql(f"ANALYZE {self.name}")
             sql("SET LOCAL default_statistics_target TO DEFAULT")
+        if self._first_load():
+            return
         # 1. a key repeated in the release: the first valid row wins, the others are rejected
         key = self.dup_key or self.kind.key_field
         shown = self.kind.key_field
@@ -177,23 +180,17 @@ class Stage:
         # 2. the parent (certificate of a single item, single item of a spec/model) must exist
         parent = PARENTS.get(kind.key)
         orphans = 0
-        join = ""
         if parent:
             self._create(self.orphan, f"SELECT s.ord, s.sheet, s.rownum, s.{key} AS k, {parent.expr} AS pk FROM {self.name} s "
                       f"WHERE {not_dup} AND NOT EXISTS (SELECT 1 FROM {parent.table} p "
                       f"WHERE p.{parent.key} = {parent.expr})")
             orphans = self._rejected(f"SELECT sheet, rownum, k, pk FROM {self.orphan}",
                                      lambda r: _orphan_reason(kind, r[3]))
-            join = f"JOIN {parent.table} p ON p.{parent.key} = {parent.expr}"
         # 3. changed rows updated, then new keys inserted; identical rows are not written at all
-        targets = [c for c in self.columns if not parent or c != parent.stage_column]
-        selects = [f"s.{c}" for c in targets]
-        if parent:
-            targets.append(parent.fk)
-            selects.append(f"p.id AS {parent.fk}")
+        targets = self._targets()[0]
         table = kind.table.name
         differs = "IS DISTINCT FROM" if self.pg else "IS NOT"
-        source = f"(SELECT {', '.join(selects)} FROM {self.name} s {join} WHERE {not_dup}) AS src"
+        source = self._source(not_dup)
         compared = COMPARED[kind.key]
         params = self._params()
         rebuild = self._bulk_start(table) if self.pg and self.staged >= BULK_MIN_ROWS else None
@@ -211,10 +208,7 @@ class Stage:
             f"AND ({' OR '.join(f'{table}.{c} {differs} src.{c}' for c in compared)})").bindparams(*params)).rowcount
         new_keys = "" if rebuild is not None else (  # an empty table (and no repeated keys): all rows are new
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = src.{key})")
-        inserted = self.conn.execute(text(
-            f"INSERT INTO {table} ({', '.join(targets)}, created_at, updated_at, release_id, status) "
-            f"SELECT {', '.join(f'src.{c}' for c in targets)}, :now, :now, :release, 'active' FROM {source} "
-            f"{new_keys}").bindparams(*params)).rowcount
+        inserted = self._insert(not_dup, new_keys)
         for statement in rebuild or ():
             sql(statement)
         # No ANALYZE of the loaded table: the next kind's set-based joins only need its size, which
@@ -222,6 +216,64 @@ class Stage:
         self.counts.inserted += inserted
         self.counts.updated += updated
         self.counts.unchanged += self.staged - dups - orphans - inserted - updated
+
+    def _targets(self) -> tuple[list[str], list[str], str]:
+        """(the target columns, their SELECT over the stage row ``s`` and its parent ``p``, the parent join)."""
+        parent = PARENTS.get(self.kind.key)
+        targets = [c for c in self.columns if not parent or c != parent.stage_column]
+        selects = [f"s.{c}" for c in targets]
+        join = ""
+        if parent:
+            targets.append(parent.fk)
+            selects.append(f"p.id AS {parent.fk}")
+            join = f"JOIN {parent.table} p ON p.{parent.key} = {parent.expr}"
+        return targets, selects, join
+
+    def _source(self, not_dup: str) -> str:
+        """The staged rows to write, with their parent's id (rows without a parent drop out of the join)."""
+        _, selects, join = self._targets()
+        return f"(SELECT {', '.join(selects)} FROM {self.name} s {join} WHERE {not_dup}) AS src"
+
+    def _insert(self, not_dup: str, new_keys: str = "") -> int:
+        targets = self._targets()[0]
+        return self.conn.execute(text(
+            f"INSERT INTO {self.kind.table.name} ({', '.join(targets)}, created_at, updated_at, release_id, status) "
+            f"SELECT {', '.join(f'src.{c}' for c in targets)}, :now, :now, :release, 'active' "
+            f"FROM {self._source(not_dup)} {new_keys}").bindparams(*self._params())).rowcount
+
+    #: whether a first load may take :meth:`_first_load` (the 停用 / 转码 stages change loaded rows)
+    first_load = True
+
+    def _first_load(self) -> bool:
+        """The first load of an empty table (PostgreSQL, ``BULK_MIN_ROWS`` rows or more), done optimistically.
+
+        A release rarely repeats a key or names a missing parent, so the rows go in at once, the
+        indexes and keys are rebuilt, and the rebuilt unique constraint proves no key was repeated
+        while the INSERT's join to the parents proves every row found its own: the repeated-key
+        sort and the parent anti-join are skipped.  If either proof fails, everything done here is
+        rolled back and the full path runs, which names each rejected row.  True when loaded.
+        """
+        if not (self.pg and self.first_load and self.staged >= BULK_MIN_ROWS):
+            return False
+        import psycopg
+
+        raw = self.conn.connection.driver_connection.cursor()
+        raw.execute("SAVEPOINT national_first_load")
+        rebuild = self._bulk_start(self.kind.table.name)
+        try:
+            if rebuild is None or self._insert("1 = 1") != self.staged:  # not empty, or a parent missing
+                raise _NotForFirstLoad()
+            for statement in rebuild:  # the unique constraints first: a repeated key fails here
+                raw.execute(statement)
+        except (_NotForFirstLoad, psycopg.errors.UniqueViolation, IntegrityError) as exc:
+            if isinstance(exc, IntegrityError) and not isinstance(exc.orig, psycopg.errors.UniqueViolation):
+                raise
+            raw.execute("ROLLBACK TO SAVEPOINT national_first_load")
+            raw.execute("RELEASE SAVEPOINT national_first_load")
+            return False
+        raw.execute("RELEASE SAVEPOINT national_first_load")
+        self.counts.inserted += self.staged
+        return True
 
     def _bulk_start(self, table: str) -> list[str] | None:
         """First load of an empty table: drop its secondary indexes and foreign keys for the load.
@@ -369,6 +421,10 @@ class _NotForCopy(Exception):
     pass
 
 
+class _NotForFirstLoad(Exception):
+    pass
+
+
 def _csv_width(stream: IO[bytes], encoding: str, delimiter: str) -> int:
     """The number of fields in the file's first record (what COPY will expect of every row)."""
     import csv
@@ -424,6 +480,8 @@ _TARGETS = {"certificate": ("national_certificate", "number"), "item": ("nationa
 class DeactivationStage(Stage):
     """停用表: the listed keys become 已停用 (kept, shown, no longer pickable)."""
 
+    first_load = False
+
     def _merge_rows(self, not_dup: str, dups: int) -> None:
         known = " OR ".join(f"(s.target = '{target}' AND EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = s.code))"
                             for target, (table, key) in _TARGETS.items())
@@ -451,6 +509,7 @@ class TransferStage(Stage):
     """转码表: old 27-character code → new one; both must be known spec/models."""
 
     dup_key = "pair"
+    first_load = False
 
     def _merge_rows(self, not_dup: str, dups: int) -> None:
         self._create(self.orphan, f"SELECT s.ord, s.sheet, s.rownum, s.old_code AS k, s.new_code AS n, "
