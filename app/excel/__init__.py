@@ -16,9 +16,11 @@ from app.excel.reader import (  # noqa: F401
     TableFile,
     cell_text,
     check_size,
+    csv_width,
     detect_csv_encoding,
     human_size,
     open_table,
+    stated_rows,
 )
 from app.excel.writer import (  # noqa: F401
     Column,

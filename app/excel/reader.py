@@ -330,3 +330,40 @@ def _open_csv(stream: IO[bytes], filename: str) -> TableFile:
     table = TableFile("csv", [Sheet(name, rows, web_limits()[0], (stream, encoding, delimiter))])
     table.encoding = "GBK" if encoding == "gb18030" else "UTF-8"
     return table
+
+
+def csv_width(stream: IO[bytes], encoding: str, delimiter: str) -> int:
+    """The number of fields in a CSV file's first record (what a bulk COPY expects of every row);
+    the stream is left open, at its start."""
+    stream.seek(0)
+    wrapper = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        first = next(csv.reader(wrapper, delimiter=delimiter), [])
+    except (csv.Error, UnicodeDecodeError):
+        first = []
+    finally:
+        wrapper.detach()
+        stream.seek(0)
+    return len(first)
+
+
+def stated_rows(path: str | os.PathLike, skip: Callable[[str], bool] = lambda title: False) -> int | None:
+    """Data rows a file says it holds, for a progress bar's ETA, without reading it: a .csv's lines
+    less its header, an .xlsx's sheets' stated dimensions (sheets ``skip(title)`` left out).
+    None when the file cannot tell (broken, not a table): the import itself reports why."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        if _extension(os.fspath(path)) == ".csv":
+            with open(path, "rb") as fh:
+                return max(sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1, 0)
+        workbook = load_workbook(path, read_only=True)
+        try:
+            return sum(max((ws.max_row or 1) - 1, 0) for ws in workbook.worksheets if not skip(ws.title))
+        finally:
+            workbook.close()
+    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, ValueError, TypeError,
+            EOFError):
+        return None
+

@@ -142,3 +142,38 @@ def test_template_has_headers_dropdowns_text_columns_and_instructions():
     assert wb["选项"].sheet_state == "hidden"
     notes = [c.value for row in wb["填写说明"].iter_rows() for c in row if c.value]
     assert "说明一" in notes and "注册备案号" in notes and any("可选值：I、II、III" in str(n) for n in notes)
+
+
+def test_stated_rows_counts_without_reading_and_says_nothing_for_a_broken_file(tmp_path):
+    """The progress bar's estimate: a CSV's lines less its header, an .xlsx's stated sheet sizes
+    (skipped sheets left out); a renamed or truncated file gives None, never an exception."""
+    from openpyxl import Workbook
+
+    from app.excel import stated_rows
+
+    csv_path = tmp_path / "a.csv"
+    csv_path.write_bytes("编码,名称\nC1,甲\nC2,乙\nC3,丙\n".encode("utf-8"))
+    assert stated_rows(csv_path) == 3
+    book = Workbook()
+    book.active.title = "规格型号"
+    for row in (["27位码"], ["C1"], ["C2"]):
+        book.active.append(row)
+    notes = book.create_sheet("填写说明")
+    for n in range(10):
+        notes.append([f"说明{n}"])
+    xlsx_path = tmp_path / "b.xlsx"
+    book.save(xlsx_path)
+    assert stated_rows(xlsx_path, skip=lambda title: title == "填写说明") == 2
+    assert stated_rows(xlsx_path) == 11
+    broken = tmp_path / "c.xlsx"
+    broken.write_bytes(xlsx_path.read_bytes()[:200])
+    assert stated_rows(broken) is None
+    assert stated_rows(tmp_path / "missing.csv") is None
+
+
+def test_csv_width_is_the_first_record_and_leaves_the_stream_at_its_start():
+    from app.excel import csv_width
+
+    stream = io.BytesIO('a,"b,c",d\n1,2\n'.encode("utf-8"))
+    assert csv_width(stream, "utf-8-sig", ",") == 3 and stream.tell() == 0
+    assert csv_width(io.BytesIO(b"\xff\xfe,x"), "utf-8", ",") == 0  # undecodable: not for COPY

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from app.errors import ImportRefused
-from app.excel import cell_text
+from app.excel import cell_text, stated_rows
 from app.excel.reader import TableFile
 from app.i18n import Msg, N_
 from app.services.national_import.results import ImportResult
@@ -153,19 +153,8 @@ def estimate_rows(sources: list[Source]) -> int | None:
     for source, name in sources:
         if not isinstance(source, (str, os.PathLike)):
             return None
-        try:
-            if name.lower().endswith(".csv"):
-                with open(source, "rb") as fh:
-                    total += max(sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1, 0)
-            else:
-                from openpyxl import load_workbook
-
-                workbook = load_workbook(source, read_only=True)
-                try:
-                    total += sum(max((ws.max_row or 1) - 1, 0) for ws in workbook.worksheets
-                                 if norm_header(ws.title) not in SKIPPED_SHEETS)
-                finally:
-                    workbook.close()
-        except Exception:  # only an estimate: the import itself reports a broken file
+        rows = stated_rows(source, skip=lambda title: norm_header(title) in SKIPPED_SHEETS)
+        if rows is None:
             return None
+        total += rows
     return total or None

@@ -8,7 +8,7 @@ from typing import IO, Any, Callable
 from sqlalchemy import Date, DateTime, Integer, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
-from app.excel import cell_text
+from app.excel import cell_text, csv_width
 from app.extensions import db
 from app.models.national import NationalRelease
 from app.services.national_import import checks, results
@@ -372,7 +372,7 @@ class Stage:
         cur = self.conn.connection.driver_connection.cursor()
         cur.execute("SAVEPOINT national_copy")
         try:
-            ncols = _csv_width(stream, encoding, delimiter)
+            ncols = csv_width(stream, encoding, delimiter)
             if ncols < width:
                 raise _NotForCopy()
             cur.execute(f"DROP TABLE IF EXISTS {raw}")
@@ -423,20 +423,6 @@ class _NotForCopy(Exception):
 
 class _NotForFirstLoad(Exception):
     pass
-
-
-def _csv_width(stream: IO[bytes], encoding: str, delimiter: str) -> int:
-    """The number of fields in the file's first record (what COPY will expect of every row)."""
-    import csv
-    import io
-
-    stream.seek(0)
-    wrapper = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    try:
-        first = next(csv.reader(wrapper, delimiter=delimiter), [])
-    finally:
-        wrapper.detach()
-    return len(first)
 
 
 _END_MARKERS = (b"\n\\.\n", b"\n\\.\r", b"\r\\.\r", b"\r\\.\n")
