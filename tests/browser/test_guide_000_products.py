@@ -104,6 +104,11 @@ def test_guide_000_section_2_2_3(page, live_server, tmp_path):
     page.get_by_role("button", name="导入").click()
     expect(page.locator("#import-saved")).to_have_text("17")
     expect(page.locator("#import-rejected")).to_have_text("3")
+    # the rejected rows on the page: each row's code and its reason
+    rejected = page.locator("#rejected-rows")
+    expect(rejected).to_contain_text(f"{ITEM}0000019")
+    expect(rejected).to_contain_text("不在数据字典中")
+    expect(rejected).to_contain_text(f"{ITEM}0000021")
     # 错误日志导出
     with page.expect_download() as info:
         page.get_by_role("link", name="错误日志导出").click()
