@@ -163,10 +163,17 @@ def _rollback_quietly() -> None:
     try:
         db.session.rollback()
     except Exception:  # the connection may be gone; the pool discards it
-        try:
-            db.session.invalidate()
-        except Exception:
-            pass
+        _invalidate()
+
+
+def _invalidate() -> None:
+    """Drop the session's connection (its server is gone): the pool opens a new one next time."""
+    from app.extensions import db
+
+    try:
+        db.session.invalidate()
+    except Exception:  # noqa: BLE001 - nothing more can be done with a dead connection
+        log.warning("could not invalidate the session's connection", exc_info=True)
 
 
 def plain_page(app, code: int, title: str, message: str):
@@ -208,10 +215,7 @@ def remove_session_quietly(exc=None) -> None:
         db.session.remove()
     except sa_exc.DBAPIError as err:
         log.warning("database connection lost while closing the session: %s", getattr(err, "orig", err))
-        try:
-            db.session.invalidate()
-        except Exception:  # noqa: BLE001 - nothing more can be done with a dead connection
-            pass
+        _invalidate()
         db.session.registry.clear()
 
 
