@@ -262,6 +262,13 @@ def test_a_clean_first_load_skips_the_repeated_key_and_parent_passes(app, monkey
     assert out["counts"]["spec"]["inserted"] == 2 and out["counts"]["item"]["inserted"] == 1
     assert out["counts"]["certificate"]["inserted"] == 2 and not out["errors"]
     db.session.commit()
+    # the first load took its ids from each table's sequence at once: rows added later get new ones
+    more = release([(csv_bytes([SPEC_HEADERS, [f"{CODE}0000010", "", "新增", ""]]), "4.csv")])
+    assert more.counts["spec"].inserted == 1
+    ids = db.session.scalars(select(NationalSpec.id)).all()
+    assert len(ids) == len(set(ids)) == 3 and max(ids) == db.session.scalar(
+        select(NationalSpec.id).where(NationalSpec.code == f"{CODE}0000010"))
+    db.session.commit()
     wipe()
     monkeypatch.setattr(ni.loader, "BULK_MIN_ROWS", 10 ** 9)  # the full path: the same answer
     assert snapshot(release(files)) == out

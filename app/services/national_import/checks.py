@@ -204,7 +204,9 @@ _EMPTY = "''"
 def sql_cell(column: str | None) -> str:
     if column is None:
         return "''"
-    return f"coalesce(btrim(replace({column}, '\u3000', ' '), :ws), '')"
+    # replace() copies the value: only a value holding an ideographic space pays for it
+    return (f"coalesce(btrim(CASE WHEN strpos({column}, '\u3000') > 0 THEN replace({column}, '\u3000', ' ') "
+            f"ELSE {column} END, :ws), '')")
 
 
 def _lit(value: str) -> str:
@@ -236,9 +238,17 @@ _ITEM_NAMES = ("code", "name", "level1", "level2", "level3", "generic_name", "ma
 _DIGITS = "'0123456789'"
 
 
-def _code_ok(length: int) -> str:
-    # a valid code is ASCII, so its byte length is its length
-    return f"(octet_length(code) = {length} AND ascii(code) IN (67, 99) AND ltrim(substr(code, 2), {_DIGITS}) = '')"
+def _code_ok(length: int, column: str = "code") -> str:
+    # a valid code is ASCII, so its byte length is its length and its digits can be tested as bytes
+    # (ltrim() over text walks characters, several times slower)
+    return (f"(octet_length({column}) = {length} AND ascii({column}) IN (67, 99) "
+            f"AND ltrim(substr({column}::bytea, 2), '\\x30313233343536373839'::bytea) = ''::bytea)")
+
+
+# The code columns whose raw cell is taken as it is when it already is a valid code (C or c and
+# digits, nothing to trim): the common case skips the trimming, and ``<name>_ok`` tells the checks
+# the code rule already holds.  {kind: {column: length}}
+RAW_CODES = {"spec": {"code": 27, "item_code": 20}, "item": {"code": 20}}
 
 
 _CODE_UPPER = "('C' || substr(code, 2))"
@@ -249,9 +259,11 @@ def spec_sql() -> tuple[tuple[str, ...], str, str]:
     prefix = f"left({_CODE_UPPER}, 20)"
     reason = " ".join([
         "CASE", _required_sql(SPEC),
-        f"WHEN NOT {_code_ok(27)} THEN '27位码“' || code || '”应为C加26位数字'",
+        f"WHEN NOT (code_ok OR {_code_ok(27)}) THEN '27位码“' || code || '”应为C加26位数字'",
         *_lengths_sql(SPEC, ("item_code", "spec", "model")),
-        f"WHEN item_code <> '' AND item_code <> {prefix} AND upper(item_code) <> {prefix} THEN "
+        # a valid code's first 20 bytes are its first 20 characters: a 20-byte prefix of it is its item's code
+        f"WHEN item_code <> '' AND NOT (octet_length(item_code) = 20 AND starts_with(code, item_code)) "
+        f"AND item_code <> {prefix} AND upper(item_code) <> {prefix} THEN "
         f"'20位码“' || upper(item_code) || '”与27位码的前20位“' || {prefix} || '”不一致'",
         "WHEN spec = '' AND model = '' THEN '规格与型号至少填写一项'",
         "END"])
@@ -276,11 +288,36 @@ def item_sql() -> tuple[tuple[str, ...], str, str]:
                      f"|| '”与20位码不一致（编码中为' || {part} || '）'")
     reason = " ".join([
         "CASE", _required_sql(ITEM),
-        f"WHEN NOT {_code_ok(20)} THEN '20位码“' || code || '”应为C加19位数字'",
+        f"WHEN NOT (code_ok OR {_code_ok(20)}) THEN '20位码“' || code || '”应为C加19位数字'",
         *_lengths_sql(ITEM, _ITEM_NAMES[1:]), *parts, "END"])
     staged = ", ".join(f"nullif({n}, '')" for n in _ITEM_NAMES[1:])
     return _ITEM_NAMES, reason, f"CASE WHEN reason IS NULL THEN {_CODE_UPPER} ELSE code END, {staged}"
 
 
 SQL_CHECKS: dict[str, Callable[[], tuple[tuple[str, ...], str, str]]] = {"item": item_sql, "spec": spec_sql}
+
+
+def checked_sql(kind_key: str, mapped: dict[str, str], raw: str, lead: str = "ord") -> str:
+    """The staged rows of the raw table ``raw`` (text columns ``mapped`` by field name), checked.
+
+    One SELECT of ``lead`` (expressions over ``ord``, the raw record number), the staged columns
+    and ``reason`` (NULL for a valid row); records whose read columns are all blank are left out.  Binds ``:header``
+    (the header's record number: the rows after it are data) and ``:ws``.  Each level is kept
+    apart (``OFFSET 0``) so that every expression is evaluated once per row.
+    """
+    names, reason, staged = SQL_CHECKS[kind_key]()
+    raw_codes = {n: length for n, length in RAW_CODES.get(kind_key, {}).items() if n in mapped}
+    flags = "".join(f", {_code_ok(length, mapped[n])} AS {n}_raw_ok" for n, length in raw_codes.items())
+    texts = []
+    for n in names:
+        if n in raw_codes:
+            texts.append(f"CASE WHEN {n}_raw_ok THEN {mapped[n]} ELSE {sql_cell(mapped[n])} END AS {n}")
+        else:
+            texts.append(f"{sql_cell(mapped.get(n))} AS {n}")
+    texts += [f"{'code_raw_ok' if 'code' in raw_codes else 'false'} AS code_ok"]
+    columns = ", ".join(sorted(set(mapped.values())))
+    not_blank = " OR ".join(f"a.{n} <> ''" for n in names if n in mapped)
+    return (f"SELECT {lead}, {staged}, reason FROM (SELECT a.*, {reason} AS reason FROM ("
+            f"SELECT ord, {', '.join(texts)} FROM (SELECT ord, {columns}{flags} FROM {raw} WHERE ord > :header "
+            f"OFFSET 0) r OFFSET 0) a WHERE {not_blank} OFFSET 0) t")
 

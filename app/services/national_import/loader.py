@@ -12,7 +12,7 @@ from app.excel import cell_text, csv_width
 from app.extensions import db
 from app.models.national import NationalRelease
 from app.services.national_import import checks, results
-from app.services.national_import.checks import WS, sql_cell
+from app.services.national_import.checks import WS
 from app.services.national_import.files import PlannedSheet
 from app.services.national_import.results import ImportResult, RejectedRow, row_cells
 from app.services.national_import.schema import Kind
@@ -91,6 +91,7 @@ class Stage:
         self.columns = STAGE_COLUMNS[kind.key]
         self.counts = result.counts[kind.key]
         self.buffer: list[tuple] = []
+        self.rejects_indexed = False
         self.ord = 0
         self.staged = 0
         for name in (self.name, self.dup, self.dup + "_keys", self.orphan):
@@ -229,17 +230,34 @@ class Stage:
             join = f"JOIN {parent.table} p ON p.{parent.key} = {parent.expr}"
         return targets, selects, join
 
-    def _source(self, not_dup: str) -> str:
-        """The staged rows to write, with their parent's id (rows without a parent drop out of the join)."""
+    def _source(self, not_dup: str, ids: bool = False) -> str:
+        """The staged rows to write, with their parent's id (rows without a parent drop out of the join);
+        ``ids``: with the row's own id, ``:id_base`` + its staging number."""
         _, selects, join = self._targets()
+        if ids:
+            selects = [*selects, ":id_base + s.ord AS id"]
         return f"(SELECT {', '.join(selects)} FROM {self.name} s {join} WHERE {not_dup}) AS src"
 
-    def _insert(self, not_dup: str, new_keys: str = "") -> int:
-        targets = self._targets()[0]
+    def _insert(self, not_dup: str, new_keys: str = "", id_base: int | None = None) -> int:
+        """INSERT the staged rows; ``id_base``: ids reserved from the table's sequence (see :meth:`_reserve_ids`)."""
+        targets = self._targets()[0] + (["id"] if id_base is not None else [])
+        params = self._params() + ([bindparam("id_base", value=id_base, type_=Integer())] if id_base is not None else [])
         return self.conn.execute(text(
             f"INSERT INTO {self.kind.table.name} ({', '.join(targets)}, created_at, updated_at, release_id, status) "
             f"SELECT {', '.join(f'src.{c}' for c in targets)}, :now, :now, :release, 'active' "
-            f"FROM {self._source(not_dup)} {new_keys}").bindparams(*self._params())).rowcount
+            f"FROM {self._source(not_dup, ids=id_base is not None)} {new_keys}").bindparams(*params)).rowcount
+
+    def _reserve_ids(self) -> int | None:
+        """Take ``self.ord`` ids from the table's sequence at once; the staged row numbered ``ord``
+        gets base + ``ord``.  A million ``nextval()`` calls cost more than the INSERT's own work;
+        the gaps left by rejected rows are harmless.  Only for a first load, whose table is locked
+        (ACCESS EXCLUSIVE) since :meth:`_bulk_start`: nobody else inserts meanwhile."""
+        sql = self.conn.exec_driver_sql
+        seq = sql("SELECT pg_get_serial_sequence(%(t)s, 'id')", {"t": self.kind.table.name}).scalar()
+        if seq is None:
+            return None
+        last = sql("SELECT setval(%(s)s, nextval(%(s)s) + %(n)s)", {"s": seq, "n": self.ord}).scalar_one()
+        return int(last) - self.ord - 1
 
     #: whether a first load may take :meth:`_first_load` (the 停用 / 转码 stages change loaded rows)
     first_load = True
@@ -261,7 +279,8 @@ class Stage:
         raw.execute("SAVEPOINT national_first_load")
         rebuild = self._bulk_start(self.kind.table.name)
         try:
-            if rebuild is None or self._insert("1 = 1") != self.staged:  # not empty, or a parent missing
+            if rebuild is None or self._insert("1 = 1", id_base=self._reserve_ids()) != self.staged:
+                # not empty, or a parent missing
                 raise _NotForFirstLoad()
             for statement in rebuild:  # the unique constraints first: a repeated key fails here
                 raw.execute(statement)
@@ -276,7 +295,8 @@ class Stage:
         return True
 
     def _bulk_start(self, table: str) -> list[str] | None:
-        """First load of an empty table: drop its secondary indexes and foreign keys for the load.
+        """First load of an empty table: drop its secondary indexes, its foreign keys and — unless
+        another table's foreign key needs them — its unique and primary keys for the load.
 
         Rows then go in without per-row index maintenance and foreign-key triggers; the returned
         statements rebuild each index in one sort and re-add each constraint, whose check is one
@@ -290,7 +310,7 @@ class Stage:
         oid = sql("SELECT %(t)s::regclass::oid", {"t": table}).scalar_one()
         constraints = sql(
             "SELECT c.conname, c.contype, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-            "WHERE c.conrelid = %(oid)s AND (c.contype = 'f' OR (c.contype = 'u' AND NOT EXISTS "
+            "WHERE c.conrelid = %(oid)s AND (c.contype = 'f' OR (c.contype IN ('u', 'p') AND NOT EXISTS "
             "(SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.conindid = c.conindid)))",
             {"oid": oid}).all()
         indexes = sql(
@@ -312,7 +332,9 @@ class Stage:
             return None
         raw.execute("RELEASE SAVEPOINT national_bulk")
         sql("SET LOCAL maintenance_work_mem = '256MB'")
-        unique = [f'ALTER TABLE {table} ADD CONSTRAINT "{n}" {d}' for n, t, d in constraints if t == "u"]
+        # the unique keys first (a repeated key fails there), then the primary key (ids are unique by construction)
+        unique = [f'ALTER TABLE {table} ADD CONSTRAINT "{n}" {d}' for t_ in ("u", "p") for n, t, d in constraints
+                  if t == t_]
         foreign = [f'ALTER TABLE {table} ADD CONSTRAINT "{n}" {d}' for n, t, d in constraints if t == "f"]
         return unique + [d for _, d in indexes] + foreign
 
@@ -387,17 +409,17 @@ class Stage:
         cur.execute("RELEASE SAVEPOINT national_copy")
         records = self.conn.exec_driver_sql(f"SELECT count(*) FROM {raw}").scalar_one()
         mapped = {name: f"c{idx}" for idx, name in plan.columns.items()}
-        names, reason, staged = checks.SQL_CHECKS[self.kind.key]()
-        texts = ", ".join(f"{sql_cell(mapped.get(n))} AS {n}" for n in names)
-        not_blank = " OR ".join(f"a.{n} <> ''" for n in names if n in mapped)
-        # the counts come back from the INSERT itself: no scan of a staging table that grows file by file
-        rows, rejected = self.conn.execute(text(
-            f"WITH staged AS (INSERT INTO {self.name} (ord, sheet, rownum, {', '.join(self.columns)}, reason) "
-            f"SELECT :offset + ord, :sheet, ord, {staged}, reason FROM ("
-            f"SELECT a.*, {reason} AS reason FROM (SELECT ord, {texts} FROM {raw} WHERE ord > :header OFFSET 0) a "
-            f"WHERE {not_blank} OFFSET 0) t RETURNING reason IS NOT NULL AS bad) "
-            f"SELECT count(*), count(*) FILTER (WHERE bad) FROM staged"
-        ).bindparams(offset=self.ord, sheet=sheet_index, header=plan.header_row, ws=WS)).one()
+        if not self.rejects_indexed:  # the rejected rows are found again through a partial index
+            self.conn.exec_driver_sql(f"CREATE INDEX ON {self.name} (ord) WHERE reason IS NOT NULL")
+            self.rejects_indexed = True
+        params = {"offset": self.ord, "sheet": sheet_index, "header": plan.header_row, "ws": WS}
+        rows = self.conn.execute(text(
+            f"INSERT INTO {self.name} (ord, sheet, rownum, {', '.join(self.columns)}, reason) "
+            + checks.checked_sql(self.kind.key, mapped, raw, lead=":offset + ord, :sheet, ord")
+        ).bindparams(**params)).rowcount
+        # counted in this file's rows only: no scan of a staging table that grows file by file
+        rejected = self.conn.execute(text(f"SELECT count(*) FROM {self.name} WHERE reason IS NOT NULL "
+                                          f"AND ord > :offset").bindparams(offset=self.ord)).scalar_one()
         if rejected:  # the report shows the rejected rows' cells as the file had them (the raw text)
             room = max(results.REPORT_LIMIT - len(self.result.errors), 0)
             if room:
