@@ -58,6 +58,12 @@ SPEC_ROWS = [
 ]
 
 
+def test_the_sql_whitespace_set_is_what_python_strips_but_the_ideographic_space():
+    """sql_cell() turns U+3000 into a space before btrim(): the set holds every other whitespace."""
+    assert "\u3000" not in ni.checks.WS and " " in ni.checks.WS and "\u00a0" in ni.checks.WS
+    assert {c for c in map(chr, range(0x110000)) if c.isspace()} == set(ni.checks.WS) | {"\u3000"}
+
+
 def snapshot(result) -> dict:
     """What an import did: counts, the report, and every loaded row."""
     return {
@@ -134,6 +140,29 @@ def test_every_row_rule_gives_the_python_answer(app, monkeypatch):
     assert values[("3.csv：3", 9)] == ("spec", tuple(SPEC_ROWS[8]))
     assert values[("2.csv：2", 14)][0] == "item" and values[("2.csv：2", 14)][1][-1] == "国械注准20990000000"
     assert all(len(cells) == len(ni.KINDS_BY_KEY[kind].fields) for kind, cells in out["values"])
+
+
+def test_codes_taken_as_written_give_the_python_answer(app, monkeypatch):
+    """A raw code that already is valid skips the trimming, and a 20位码 that is the first 20 bytes of
+    such a code skips it too: every near miss must still take the full rules, as in Python."""
+    lower = "c" + CODE[1:]
+    rows = [SPEC_HEADERS,
+            [f"{CODE}0000001", CODE, "原样", ""],  # both as written
+            [f"{lower}0000002", CODE, "小写码", ""],  # 20位码 upper, code lower: equal once upper-cased
+            [f"{CODE}0000003", lower, "小写20位码", ""],
+            [f"{CODE}0000004", f" {CODE}\t", "20位码带空白", ""],
+            [f"{CODE}0000005", CODE[:3], "20位码过短", ""],  # a prefix, but not 20 characters
+            [f"{CODE}0000006", CODE[:19] + "7", "20位码不符", ""],
+            [f"{CODE}0000007", CODE[:17] + "６", "全角", ""],
+            [f"{CODE}000000８", CODE, "码中全角", ""],
+            [f"{CODE}0000009 ", CODE, "码后空格", ""]]
+    files = [(csv_bytes([CERT_HEADERS, CERT_A]), "1.csv"), (csv_bytes([ITEM_HEADERS, ITEM_A]), "2.csv"),
+             (csv_bytes(rows), "3.csv")]
+    out = compare_paths(monkeypatch, files, expect_sql=True)
+    reasons = {row: reason for _, row, _, reason in out["errors"]}
+    assert out["counts"]["spec"]["inserted"] == 5 and set(reasons) == {6, 7, 8, 9}
+    assert reasons[6] == f"20位码“{CODE[:3]}”与27位码的前20位“{CODE}”不一致"
+    assert f"{CODE}0000002" in [s[0] for s in out["specs"]]
 
 
 def test_report_limit_and_order_hold_across_both_paths(app, monkeypatch):

@@ -195,9 +195,11 @@ CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 # -- the same rules in SQL ---------------------------------------------------------
 
-# The Python rules of a kind as one SQL SELECT over the raw columns: ``_t`` is ``cell_text`` of a
-# column (the ideographic space made a space, then every whitespace Python's strip() removes).
-WS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+# The Python rules of a kind as one SQL SELECT over the raw columns: :func:`sql_cell` is ``cell_text``
+# of a column (the ideographic space made a space, then every whitespace Python's strip() removes).
+# WS leaves out the ideographic space (U+3000, the last whitespace character): it is gone by the
+# time btrim() runs, and every character of the set costs btrim() a comparison at each end.
+WS = "".join(chr(c) for c in range(0x3000) if chr(c).isspace())
 _EMPTY = "''"
 
 
@@ -245,13 +247,18 @@ def _code_ok(length: int, column: str = "code") -> str:
             f"AND ltrim(substr({column}::bytea, 2), '\\x30313233343536373839'::bytea) = ''::bytea)")
 
 
-# The code columns whose raw cell is taken as it is when it already is a valid code (C or c and
-# digits, nothing to trim): the common case skips the trimming, and ``<name>_ok`` tells the checks
-# the code rule already holds.  {kind: {column: length}}
-RAW_CODES = {"spec": {"code": 27, "item_code": 20}, "item": {"code": 20}}
+# The code column whose raw cell is taken as it is when it already is a valid code (C or c and
+# digits, nothing to trim): the common case skips the trimming, and ``code_ok`` tells the checks
+# the code rule already holds.  {kind: length}
+RAW_CODES = {"spec": 27, "item": 20}
+# A column taken as it is when it is the first bytes of such a raw code (a spec/model's 20位码):
+# {kind: (column, length)}
+RAW_PREFIXES = {"spec": ("item_code", 20)}
 
 
 _CODE_UPPER = "('C' || substr(code, 2))"
+# the staged key: a valid code upper-cased (only a leading ``c`` needs it), a rejected one as written
+_STAGED_CODE = f"CASE WHEN reason IS NULL AND ascii(code) = 99 THEN {_CODE_UPPER} ELSE code END"
 
 
 def spec_sql() -> tuple[tuple[str, ...], str, str]:
@@ -268,7 +275,7 @@ def spec_sql() -> tuple[tuple[str, ...], str, str]:
         "WHEN spec = '' AND model = '' THEN '规格与型号至少填写一项'",
         "END"])
     # a rejected row keeps its key as written (the report shows it so)
-    return _SPEC_NAMES, reason, (f"CASE WHEN reason IS NULL THEN {_CODE_UPPER} ELSE code END, nullif(spec, ''), "
+    return _SPEC_NAMES, reason, (f"{_STAGED_CODE}, nullif(spec, ''), "
                                  f"nullif(model, '')")
 
 
@@ -291,7 +298,7 @@ def item_sql() -> tuple[tuple[str, ...], str, str]:
         f"WHEN NOT (code_ok OR {_code_ok(20)}) THEN '20位码“' || code || '”应为C加19位数字'",
         *_lengths_sql(ITEM, _ITEM_NAMES[1:]), *parts, "END"])
     staged = ", ".join(f"nullif({n}, '')" for n in _ITEM_NAMES[1:])
-    return _ITEM_NAMES, reason, f"CASE WHEN reason IS NULL THEN {_CODE_UPPER} ELSE code END, {staged}"
+    return _ITEM_NAMES, reason, f"{_STAGED_CODE}, {staged}"
 
 
 SQL_CHECKS: dict[str, Callable[[], tuple[tuple[str, ...], str, str]]] = {"item": item_sql, "spec": spec_sql}
@@ -306,15 +313,20 @@ def checked_sql(kind_key: str, mapped: dict[str, str], raw: str, lead: str = "or
     apart (``OFFSET 0``) so that every expression is evaluated once per row.
     """
     names, reason, staged = SQL_CHECKS[kind_key]()
-    raw_codes = {n: length for n, length in RAW_CODES.get(kind_key, {}).items() if n in mapped}
-    flags = "".join(f", {_code_ok(length, mapped[n])} AS {n}_raw_ok" for n, length in raw_codes.items())
+    code = mapped.get("code")
+    length = RAW_CODES.get(kind_key) if code else None
+    flags = f", {_code_ok(length, code)} AS code_raw_ok" if length else ""
+    prefix, prefix_length = RAW_PREFIXES.get(kind_key, (None, 0))
     texts = []
     for n in names:
-        if n in raw_codes:
-            texts.append(f"CASE WHEN {n}_raw_ok THEN {mapped[n]} ELSE {sql_cell(mapped[n])} END AS {n}")
+        if length and n == "code":
+            texts.append(f"CASE WHEN code_raw_ok THEN {code} ELSE {sql_cell(code)} END AS code")
+        elif length and n == prefix and n in mapped:
+            texts.append(f"CASE WHEN code_raw_ok AND octet_length({mapped[n]}) = {prefix_length} "
+                         f"AND starts_with({code}, {mapped[n]}) THEN {mapped[n]} ELSE {sql_cell(mapped[n])} END AS {n}")
         else:
             texts.append(f"{sql_cell(mapped.get(n))} AS {n}")
-    texts += [f"{'code_raw_ok' if 'code' in raw_codes else 'false'} AS code_ok"]
+    texts.append(f"{'code_raw_ok' if length else 'false'} AS code_ok")
     columns = ", ".join(sorted(set(mapped.values())))
     not_blank = " OR ".join(f"a.{n} <> ''" for n in names if n in mapped)
     return (f"SELECT {lead}, {staged}, reason FROM (SELECT a.*, {reason} AS reason FROM ("

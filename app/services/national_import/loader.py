@@ -406,8 +406,8 @@ class Stage:
             cur.execute("ROLLBACK TO SAVEPOINT national_copy")
             cur.execute("RELEASE SAVEPOINT national_copy")
             return None
+        records = cur.rowcount  # the records COPY read (header included)
         cur.execute("RELEASE SAVEPOINT national_copy")
-        records = self.conn.exec_driver_sql(f"SELECT count(*) FROM {raw}").scalar_one()
         mapped = {name: f"c{idx}" for idx, name in plan.columns.items()}
         if not self.rejects_indexed:  # the rejected rows are found again through a partial index
             self.conn.exec_driver_sql(f"CREATE INDEX ON {self.name} (ord) WHERE reason IS NOT NULL")
