@@ -308,9 +308,10 @@ def checked_sql(kind_key: str, mapped: dict[str, str], raw: str, lead: str = "or
     """The staged rows of the raw table ``raw`` (text columns ``mapped`` by field name), checked.
 
     One SELECT of ``lead`` (expressions over ``ord``, the raw record number), the staged columns
-    and ``reason`` (NULL for a valid row); records whose read columns are all blank are left out.  Binds ``:header``
-    (the header's record number: the rows after it are data) and ``:ws``.  Each level is kept
-    apart (``OFFSET 0``) so that every expression is evaluated once per row.
+    and ``reason`` (NULL for a valid row); records whose read columns are all blank are left
+    out.  Binds ``:header`` (the header's record number: the rows after it are data) and
+    ``:ws``.  Each level is kept apart (``OFFSET 0``) so that every expression is evaluated
+    once per row.
     """
     names, reason, staged = SQL_CHECKS[kind_key]()
     code = mapped.get("code")
