@@ -24,8 +24,8 @@ import csv
 import os
 import random
 import shutil
-import tempfile
 import statistics
+import tempfile
 import threading
 import time
 from typing import Callable

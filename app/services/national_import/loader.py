@@ -240,8 +240,9 @@ class Stage:
 
     def _insert(self, not_dup: str, new_keys: str = "", id_base: int | None = None) -> int:
         """INSERT the staged rows; ``id_base``: ids reserved from the table's sequence (see :meth:`_reserve_ids`)."""
-        targets = self._targets()[0] + (["id"] if id_base is not None else [])
-        params = self._params() + ([bindparam("id_base", value=id_base, type_=Integer())] if id_base is not None else [])
+        targets, params = self._targets()[0], self._params()
+        if id_base is not None:
+            targets, params = [*targets, "id"], [*params, bindparam("id_base", value=id_base, type_=Integer())]
         return self.conn.execute(text(
             f"INSERT INTO {self.kind.table.name} ({', '.join(targets)}, created_at, updated_at, release_id, status) "
             f"SELECT {', '.join(f'src.{c}' for c in targets)}, :now, :now, :release, 'active' "
