@@ -318,3 +318,15 @@ def test_a_first_load_with_repeated_keys_or_missing_parents_names_every_rejected
     assert out["counts"]["item"] == {"inserted": 3, "updated": 0, "unchanged": 0, "rejected": 11}
     assert out["counts"]["spec"] == {"inserted": 3, "updated": 0, "unchanged": 0, "rejected": 11}
     assert constraints() == before  # every index and key rebuilt after the rolled-back attempt
+
+
+def test_rejected_rows_of_every_file_are_counted_and_reported(app, monkeypatch):
+    """Each file's rejected rows are counted within that file (the staging table spans them all)."""
+    bad = [f"{CODE}00000A1", "", "字母", ""]
+    files = [(csv_bytes([CERT_HEADERS, CERT_A]), "1.csv"), (csv_bytes([ITEM_HEADERS, ITEM_A]), "2.csv"),
+             (csv_bytes([SPEC_HEADERS, SPEC_ROWS[1], bad]), "s1.csv"),
+             (csv_bytes([SPEC_HEADERS, bad, [f"{CODE}0000009", "", "好", ""], bad]), "s2.csv")]
+    out = compare_paths(monkeypatch, files, expect_sql=True)
+    assert out["counts"]["spec"]["rejected"] == 3 and out["counts"]["spec"]["inserted"] == 2
+    assert [(sheet.split("：")[0], row) for sheet, row, _, _ in out["errors"]] == [
+        ("s1.csv", 3), ("s2.csv", 2), ("s2.csv", 4)]
